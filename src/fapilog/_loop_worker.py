@@ -1,0 +1,127 @@
+"""The ``loop`` worker: the consumer as a task on the application's running event loop.
+
+Sink I/O then runs on the loop (event-loop lag instead of GIL waits for callers). Imported only
+when ``worker="loop"`` is configured, so ``import fapilog`` never imports asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from fapilog._consumer import Consumer
+from fapilog._worker import report_crash
+
+
+class LoopWorker:
+    kind = "loop"
+
+    def __init__(
+        self, consumer: Consumer, flush_interval_s: float, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.consumer = consumer
+        self.flush_interval_s = flush_interval_s
+        self.loop = loop
+        self.thread_id = threading.get_ident()
+        self._stopping = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._done = threading.Event()
+        queue = consumer.queue
+        queue.wake = self._wake
+        queue.make_room = self._make_room
+
+    def start(self) -> None:
+        self._task = self.loop.create_task(self._run(), name="fapilog-worker")
+
+    def _on_loop_thread(self) -> bool:
+        return threading.get_ident() == self.thread_id
+
+    def _wake(self) -> None:
+        if self._on_loop_thread():
+            self._wake_here()
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._wake_here)
+        except RuntimeError:  # the loop is closed: shutdown drains inline instead
+            pass
+
+    def _wake_here(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _make_room(self) -> bool | None:
+        # A sync call on this loop cannot wait for a task of the same loop (it would deadlock):
+        # the caller drains one batch itself.
+        if self._on_loop_thread():
+            return self.consumer.drain_batch() > 0
+        return None
+
+    async def _run(self) -> None:
+        queue = self.consumer.queue
+        items = queue.items
+        wake_at = queue.wake_at
+        drain = self.consumer.drain_batch
+        try:
+            while True:
+                try:
+                    if not self._stopping and len(items) < wake_at:
+                        queue.parked = True
+                        if len(items) < wake_at:
+                            waiter = self.loop.create_future()
+                            self._waiter = waiter
+                            timer = self.loop.call_later(self.flush_interval_s, self._wake_here)
+                            try:
+                                await waiter
+                            finally:
+                                timer.cancel()
+                                self._waiter = None
+                        queue.parked = False
+                    while drain():
+                        await asyncio.sleep(0)  # let the application run between batches
+                    if self._stopping and not items:
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # pragma: no cover - the consumer isolates sink errors
+                    report_crash(exc)
+                    await asyncio.sleep(self.flush_interval_s)
+        except asyncio.CancelledError:
+            # asyncio.run() cancels leftover tasks as the loop ends: deliver what is queued now.
+            queue.parked = False
+            self.consumer.drain_all()
+            raise
+        finally:
+            self._done.set()
+
+    def _loop_alive(self) -> bool:
+        return self.loop.is_running() and not self.loop.is_closed() and not self._done.is_set()
+
+    def stop(self, timeout: float | None) -> bool:
+        self._stopping = True
+        if self._on_loop_thread() or not self._loop_alive():
+            # Called from the loop itself (cannot await here) or the loop is gone: drain inline.
+            self.consumer.drain_all()
+            self._wake()
+            return True
+        self._wake()
+        return self._done.wait(timeout)
+
+    async def astop(self, timeout: float | None) -> bool:
+        self._stopping = True
+        task = self._task
+        if task is None or task.done() or not self._on_loop_thread():
+            return await asyncio.to_thread(self.stop, timeout)
+        self._wake()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def flush_inline(self) -> bool:
+        if self._on_loop_thread() or not self._loop_alive():
+            self.consumer.drain_all()
+            return True
+        return False

@@ -1,0 +1,327 @@
+"""The pipeline (queue → worker → sinks) and the process-wide lifecycle around it.
+
+One pipeline is current at a time. ``configure_logging`` builds a new one, points every logger
+at it, then drains the old one, so a reconfigure loses nothing. ``shutdown`` closes the queue,
+lets the worker drain it, and closes the sinks; it runs at exit too. After ``os.fork()`` the
+child forgets its parent's pipeline (whose thread did not survive the fork and whose events the
+parent will deliver) and builds its own on its first log call.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from fapilog._consumer import Consumer
+from fapilog._errors import ConfigError
+from fapilog._logger import Offers, _configure_from_env, install, install_autoconfigure
+from fapilog._queue import LogQueue
+from fapilog._settings import LoggingSettings, env_name
+from fapilog._stats import PipelineStats, SinkStats
+from fapilog._worker import ThreadWorker, Worker
+from fapilog.sinks._base import Sink
+from fapilog.sinks._uri import sink_from_uri
+
+if TYPE_CHECKING:
+    import asyncio
+
+DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
+_FLUSH_POLL_S = 0.002
+
+
+class Pipeline:
+    """One configured pipeline: its queue, its consumer, its worker and its sinks."""
+
+    def __init__(
+        self,
+        settings: LoggingSettings,
+        sinks: Sequence[Sink],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sinks = tuple(sinks)
+        self.queue = LogQueue(
+            settings.queue_maxsize,
+            wake_at=settings.queue_batch_size,
+            overflow=settings.queue_overflow,
+            block_timeout_s=settings.queue_block_timeout,
+            sampling_rate=settings.sampling_rate,
+            high_water=settings.queue_high_water,
+        )
+        self.consumer = Consumer(self.queue, self.sinks, settings.queue_batch_size)
+        self.worker: Worker
+        if loop is not None:
+            from fapilog._loop_worker import LoopWorker
+
+            self.worker = LoopWorker(self.consumer, settings.queue_flush_interval, loop)
+        else:
+            self.worker = ThreadWorker(self.consumer, settings.queue_flush_interval)
+        self.offers = Offers(settings.level_number, self.queue.offer_for, self.queue.aoffer_for)
+        self.closed = False
+        self.stopped = False
+        self._close_lock = threading.Lock()
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stats(self) -> PipelineStats:
+        enqueued, dropped, sampled_out, block_waits, depth = self.queue.counts()
+        consumer = self.consumer
+        delivered, failed = consumer.delivered, consumer.failed
+        lost = enqueued - delivered - failed if self.stopped else 0
+        return PipelineStats(
+            attempted=enqueued + dropped + sampled_out,
+            enqueued=enqueued,
+            dropped=dropped,
+            sampled_out=sampled_out,
+            delivered=delivered,
+            failed=failed,
+            lost=lost,
+            queue_depth=depth,
+            queue_maxsize=self.queue.maxsize,
+            queue_high_water_mark=max(self.queue.high_water_mark, depth),
+            batches=consumer.batches,
+            sink_errors=consumer.sink_errors,
+            retries=consumer.retries,
+            serialize_fallbacks=consumer.serializer.fallbacks,
+            block_waits=block_waits,
+            sinks=tuple(SinkStats(s.name, s.delivered, s.failed, s.errors) for s in consumer.slots),
+        )
+
+    # -- flush -------------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
+        """Wait until every event enqueued before this call is delivered or failed."""
+        target = self.queue.counts()[0]
+        if self.consumer.processed >= target:
+            return True
+        if self.worker.flush_inline():
+            return self.consumer.processed >= target
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.consumer.processed < target and not self.stopped:
+            self.queue.wake()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(_FLUSH_POLL_S)
+        return self.consumer.processed >= target
+
+    async def aflush(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
+        import asyncio
+
+        target = self.queue.counts()[0]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.consumer.processed < target and not self.stopped:
+            self.queue.wake()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(_FLUSH_POLL_S)
+        return self.consumer.processed >= target
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    def _begin_close(self) -> bool:
+        with self._close_lock:
+            if self.closed:
+                return False
+            self.closed = True
+        self.queue.close()
+        return True
+
+    def _finish_close(self, drained: bool, keep_open: Sequence[Sink]) -> PipelineStats:
+        if not drained:
+            self.consumer.abandoned = True
+        self.consumer.close_sinks(keep_open={id(sink) for sink in keep_open})
+        self.stopped = True
+        return self.stats()
+
+    def shutdown(
+        self, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S, *, keep_open: Sequence[Sink] = ()
+    ) -> PipelineStats:
+        if not self._begin_close():
+            self._wait_stopped(timeout)
+            return self.stats()
+        drained = self.worker.stop(timeout)
+        return self._finish_close(drained, keep_open)
+
+    async def ashutdown(
+        self, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S, *, keep_open: Sequence[Sink] = ()
+    ) -> PipelineStats:
+        if not self._begin_close():
+            return self.stats()
+        drained = await self.worker.astop(timeout)
+        return self._finish_close(drained, keep_open)
+
+    def _wait_stopped(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.stopped and time.monotonic() < deadline:
+            time.sleep(_FLUSH_POLL_S)
+
+
+# -- process-wide state ----------------------------------------------------------------------
+
+_state_lock = threading.RLock()
+_current: Pipeline | None = None
+#: Settings a forked child rebuilds its pipeline from (instead of the environment).
+_inherited: LoggingSettings | None = None
+
+
+def current_pipeline() -> Pipeline | None:
+    """The pipeline log calls go to now (None before the first configure)."""
+    return _current
+
+
+def _report(message: str) -> None:
+    try:
+        sys.stderr.write(f"fapilog: {message}\n")
+    except Exception:
+        pass
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    if "asyncio" not in sys.modules:
+        return None
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _open_sinks(specs: Sequence[str | Sink]) -> list[Sink]:
+    opened: list[Sink] = []
+    try:
+        opened.extend(sink_from_uri(s) if isinstance(s, str) else s for s in specs)
+    except BaseException:
+        for sink, spec in zip(opened, specs, strict=False):
+            if isinstance(spec, str):
+                sink.close()
+        raise
+    return opened
+
+
+def configure_logging(settings: LoggingSettings | None = None, **overrides: Any) -> LoggingSettings:
+    """Build the pipeline from ``settings`` (default: :meth:`LoggingSettings.from_env`) with
+    field ``overrides``; drain the previous pipeline first. Returns the settings in force.
+
+    Raises :class:`ConfigError` for a bad value, an unknown field, a sink that cannot be opened,
+    or ``worker="loop"`` outside a running event loop; the previous pipeline then stays as it was.
+    """
+    if settings is None:
+        settings = LoggingSettings.from_env()
+    elif not isinstance(settings, LoggingSettings):
+        raise ConfigError(
+            f"settings: {settings!r} is not accepted; expected a fapilog.LoggingSettings or None"
+        )
+    if overrides:
+        settings = settings.replace(**overrides)
+    loop = None
+    if settings.worker == "loop":
+        loop = _running_loop()
+        if loop is None:
+            raise ConfigError(
+                f"{env_name('worker')} (worker): 'loop' needs a running event loop; call "
+                "configure_logging() from a coroutine on the loop that should host the worker, "
+                "or use worker='thread'"
+            )
+    pipeline = Pipeline(settings, _open_sinks(settings.sinks), loop)
+    _swap(pipeline)
+    return settings
+
+
+def _swap(pipeline: Pipeline) -> None:
+    global _current
+    with _state_lock:
+        old = _current
+        pipeline.start()
+        _current = pipeline
+        install(pipeline.offers)
+    if old is not None:
+        old.shutdown(keep_open=pipeline.sinks)
+
+
+def autoconfigure() -> None:
+    """First log call before any configure: build the pipeline from the environment."""
+    with _state_lock:
+        if _current is not None:
+            return
+        global _inherited
+        settings = _inherited
+        _inherited = None
+        if settings is None:
+            try:
+                settings = LoggingSettings.from_env()
+            except ConfigError as exc:
+                _report(f"{exc}; using the default settings")
+                settings = LoggingSettings()
+        if settings.worker == "loop" and _running_loop() is None:
+            _report("worker='loop' needs a running event loop; using worker='thread'")
+            settings = settings.replace(worker="thread")
+        try:
+            sinks = _open_sinks(settings.sinks)
+        except ConfigError as exc:
+            _report(f"{exc}; logging to stdout instead")
+            settings = settings.replace(sinks=("stdout",))
+            sinks = _open_sinks(settings.sinks)
+        _swap(Pipeline(settings, sinks, _running_loop() if settings.worker == "loop" else None))
+
+
+def stats() -> PipelineStats:
+    """A snapshot of the current pipeline's counts (all zero before the first configure)."""
+    pipeline = _current
+    return pipeline.stats() if pipeline is not None else PipelineStats()
+
+
+def flush(timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
+    """Wait until everything enqueued so far is delivered; False when ``timeout`` expired."""
+    pipeline = _current
+    return pipeline.flush(timeout) if pipeline is not None else True
+
+
+async def aflush(timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
+    """Awaitable :func:`flush` that does not block the event loop."""
+    pipeline = _current
+    return await pipeline.aflush(timeout) if pipeline is not None else True
+
+
+def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStats:
+    """Stop accepting events, drain the queue, flush and close the sinks; return final counts.
+
+    Safe to call twice. Events still queued when ``timeout`` expires are counted as ``lost``.
+    Later log calls return False and count as ``dropped`` until ``configure_logging`` runs again.
+    """
+    pipeline = _current
+    return pipeline.shutdown(timeout) if pipeline is not None else PipelineStats()
+
+
+async def ashutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStats:
+    """Awaitable :func:`shutdown` that does not block the event loop while the queue drains."""
+    pipeline = _current
+    return await pipeline.ashutdown(timeout) if pipeline is not None else PipelineStats()
+
+
+def _at_exit() -> None:
+    pipeline = _current
+    if pipeline is not None:
+        pipeline.shutdown(DEFAULT_SHUTDOWN_TIMEOUT_S)
+
+
+def _after_fork_in_child() -> None:
+    # The parent's worker thread does not exist here, and its locks may have been held at the
+    # fork: forget that pipeline entirely. Its queued events are the parent's to deliver.
+    global _current, _state_lock, _inherited
+    _state_lock = threading.RLock()
+    if _current is not None:
+        _inherited = _current.settings
+    _current = None
+    install_autoconfigure(_configure_from_env)
+
+
+atexit.register(_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

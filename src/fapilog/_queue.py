@@ -1,0 +1,296 @@
+"""``LogQueue``: the bounded hand-off between callers and the worker, and its overflow strategies.
+
+Many producers (threads, tasks on any loop) and one consumer, without a lock on the common path:
+the queue's room is a deque of ``maxsize`` tokens. A producer pops a token (``deque.pop`` is
+atomic) and appends its record; no token, no room. The consumer pops records (it is the only one
+popping) and gives the tokens back. So the bound is exact, and each count is an
+``itertools.count`` whose ``next()`` is atomic — ``n += 1`` from several threads can lose updates.
+A lock (and a condition) exists only for callers that wait for room under ``block``.
+
+The strategy is chosen once, when the pipeline is built: :meth:`offer_for` hands the logger a
+plain function per level, so a call never asks which strategy is on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from fapilog._levels import WARNING
+
+if TYPE_CHECKING:
+    import asyncio
+
+#: (timestamp, level, event, context, bound fields, call fields); see ``fapilog._logger``.
+Record = tuple[float, str, object, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]
+Offer = Callable[[Record], bool]
+AsyncOffer = Callable[[Record], Awaitable[bool]]
+
+# Waits are cut into slices this long so that a missed notification costs a slice, not a hang.
+_WAIT_SLICE_S = 0.05
+
+
+def _nothing() -> None:
+    pass
+
+
+def _wait_here() -> bool | None:
+    return None
+
+
+def _value(counter: itertools.count[int]) -> int:
+    """Current value of an ``itertools.count`` (its repr is ``count(N)``)."""
+    return int(repr(counter)[6:-1])
+
+
+class LogQueue:
+    def __init__(
+        self,
+        maxsize: int,
+        *,
+        wake_at: int,
+        overflow: str,
+        block_timeout_s: float | None,
+        sampling_rate: float,
+        high_water: float,
+    ) -> None:
+        self.maxsize = maxsize
+        self.items: deque[Record] = deque()
+        #: One token per free slot. Empty once closed: a closed queue is simply always full.
+        self.room: deque[None] = deque(itertools.repeat(None, maxsize))
+        self.closed = False
+        self.enqueued = itertools.count()
+        self.dropped = itertools.count()
+        self.sampled_out = itertools.count()
+        #: Calls that found no room under ``block`` (plain int: only changed under ``lock``).
+        self.block_waits = 0
+        self.high_water_mark = 0
+        self.overflow = overflow
+        self.block_timeout_s = block_timeout_s
+        self.sampling_rate = sampling_rate
+        self.high_water_count = min(maxsize, max(1, math.ceil(high_water * maxsize)))
+        #: Depth at which a parked worker is woken: a batch's worth, or half a small queue.
+        self.wake_at = max(1, min(wake_at, maxsize // 2 or 1))
+        #: Set by the worker: True while it sleeps and needs :attr:`wake` to see new work.
+        self.parked = False
+        #: Installed by the worker: wake it (cheap when it is already awake).
+        self.wake: Callable[[], None] = _nothing
+        #: Installed by the worker, for a full ``block`` queue: True = room was made here (the
+        #: caller drained a batch inline), False = this thread must not wait (drop), None = wait.
+        self.make_room: Callable[[], bool | None] = _wait_here
+        self.lock = threading.Lock()
+        self.not_full = threading.Condition(self.lock)
+        self._sync_waiters = 0
+        self._async_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    # -- producer side -----------------------------------------------------------------------
+
+    def offer_for(self, level: int) -> Offer:
+        """The offer function for calls at ``level``, fixed by the strategy."""
+        if self.overflow == "sample" and level < WARNING:
+            return self._offer_sampled()
+        return self._offer_plain()
+
+    def aoffer_for(self, level: int) -> AsyncOffer | None:
+        """The waiting offer for awaitable calls; None when the strategy never waits."""
+        return self.aput if self.overflow == "block" else None
+
+    def _offer_plain(self) -> Offer:
+        """``drop`` (and WARNING+ under ``sample``): room or dropped; ``block``: room or wait."""
+        # Everything a call needs is bound to a local here, once.
+        q = self
+        items, append, room = self.items, self.items.append, self.room
+        take_room = room.pop
+        count_enqueued = self.enqueued.__next__
+        count_dropped = self.dropped.__next__
+        wake_at = self.wake_at
+        on_full = self.put_blocking if self.overflow == "block" else None
+
+        def offer(record: Record) -> bool:
+            if room:
+                try:
+                    take_room()
+                except IndexError:  # another producer took the last token since the check
+                    pass
+                else:
+                    append(record)
+                    count_enqueued()
+                    if len(items) == wake_at and q.parked:
+                        q.wake()
+                    return True
+            if on_full is not None:
+                return on_full(record)
+            count_dropped()
+            return False
+
+        return offer
+
+    def _offer_sampled(self) -> Offer:
+        """``sample``, below WARNING: at or above the high-water mark, admit a share only."""
+        from random import random
+
+        q = self
+        items, append, room = self.items, self.items.append, self.room
+        take_room = room.pop
+        count_enqueued = self.enqueued.__next__
+        count_dropped = self.dropped.__next__
+        count_sampled_out = self.sampled_out.__next__
+        wake_at = self.wake_at
+        free_at_high_water = self.maxsize - self.high_water_count
+        rate = self.sampling_rate
+
+        def offer(record: Record) -> bool:
+            if room:
+                if len(room) <= free_at_high_water and random() >= rate:
+                    count_sampled_out()
+                    return False
+                try:
+                    take_room()
+                except IndexError:
+                    pass
+                else:
+                    append(record)
+                    count_enqueued()
+                    if len(items) == wake_at and q.parked:
+                        q.wake()
+                    return True
+            count_dropped()
+            return False
+
+        return offer
+
+    def _try_admit(self, record: Record) -> bool:
+        try:
+            self.room.pop()
+        except IndexError:
+            return False
+        self.items.append(record)
+        next(self.enqueued)
+        return True
+
+    def put_blocking(self, record: Record) -> bool:
+        """``block``, queue full: wait for room (or make it), up to the block timeout."""
+        deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
+        with self.lock:
+            self.block_waits += 1
+            self._sync_waiters += 1
+        try:
+            while True:
+                if self._try_admit(record):
+                    return True
+                if self.closed or (deadline is not None and time.monotonic() >= deadline):
+                    break
+                made_room = self.make_room()
+                if made_room is False:
+                    break
+                if made_room is None:
+                    self.wake()
+                    with self.lock:
+                        if not self.room and not self.closed:
+                            left = _WAIT_SLICE_S
+                            if deadline is not None:
+                                left = min(left, deadline - time.monotonic())
+                            if left > 0:
+                                self.not_full.wait(left)
+        finally:
+            with self.lock:
+                self._sync_waiters -= 1
+        next(self.dropped)
+        return False
+
+    async def aput(self, record: Record) -> bool:
+        """``block`` for awaitable calls: wait for room without blocking the event loop."""
+        if self._try_admit(record):
+            if len(self.items) == self.wake_at and self.parked:
+                self.wake()
+            return True
+        return await self._aput_slow(record)
+
+    async def _aput_slow(self, record: Record) -> bool:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        me = threading.get_ident()
+        deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
+        with self.lock:
+            self.block_waits += 1
+        while True:
+            with self.lock:
+                # Checked under the lock: the consumer gives room back, then takes the lock to
+                # find waiters, so a waiter registered here cannot be missed.
+                if self._try_admit(record):
+                    return True
+                if self.closed or (deadline is not None and time.monotonic() >= deadline):
+                    next(self.dropped)
+                    return False
+                future: asyncio.Future[None] = loop.create_future()
+                self._async_waiters.append((me, loop, future))
+            self.wake()
+            left = _WAIT_SLICE_S
+            if deadline is not None:
+                left = max(0.0, min(left, deadline - time.monotonic()))
+            try:
+                await asyncio.wait_for(future, left)
+            except TimeoutError:
+                pass
+
+    # -- consumer side -----------------------------------------------------------------------
+
+    def take(self, limit: int) -> list[Record]:
+        """Pop up to ``limit`` events (consumer only), give their room back, wake waiters."""
+        items = self.items
+        depth = len(items)
+        if depth > self.high_water_mark:
+            self.high_water_mark = depth
+        count = min(limit, depth)
+        if not count:
+            return []
+        batch = [items.popleft() for _ in range(count)]
+        if not self.closed:
+            self.room.extend(itertools.repeat(None, count))
+            if self.closed:  # closed meanwhile: take back what was just given
+                self.room.clear()
+        if self._sync_waiters or self._async_waiters:
+            self._notify_room()
+        return batch
+
+    def _notify_room(self) -> None:
+        with self.lock:
+            if self._sync_waiters:
+                self.not_full.notify_all()
+            waiters, self._async_waiters = self._async_waiters, []
+        me = threading.get_ident()
+        for thread_id, loop, future in waiters:
+            if thread_id == me:
+                _resolve(future)
+            else:
+                try:
+                    loop.call_soon_threadsafe(_resolve, future)
+                except RuntimeError:  # that loop is closed; its waiter is gone with it
+                    pass
+
+    def close(self) -> None:
+        """Accept nothing more: every later offer counts as dropped. Wakes every waiter."""
+        self.closed = True
+        self.room.clear()
+        self._notify_room()
+
+    def counts(self) -> tuple[int, int, int, int, int]:
+        """(enqueued, dropped, sampled_out, block_waits, depth)."""
+        return (
+            _value(self.enqueued),
+            _value(self.dropped),
+            _value(self.sampled_out),
+            self.block_waits,
+            len(self.items),
+        )
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

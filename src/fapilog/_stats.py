@@ -1,0 +1,64 @@
+"""``PipelineStats``: an immutable snapshot of every count the pipeline keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SinkStats:
+    """One sink's share of the work."""
+
+    name: str
+    #: Events this sink took.
+    delivered: int = 0
+    #: Events this sink still refused after its retries (or while resting after a failure).
+    failed: int = 0
+    #: Exceptions this sink raised (each attempt counts).
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStats:
+    """Counts since the pipeline was configured.
+
+    With no call in flight: ``attempted == enqueued + dropped + sampled_out``. After shutdown:
+    ``enqueued == delivered + failed + lost``. Level-filtered calls are not attempts.
+    """
+
+    #: Log calls that reached the queue (enabled level).
+    attempted: int = 0
+    #: Events accepted onto the queue.
+    enqueued: int = 0
+    #: Events rejected: queue full (``drop``, ``sample``), block timeout, or after shutdown.
+    dropped: int = 0
+    #: ``sample`` only: sub-WARNING events not admitted above the high-water mark.
+    sampled_out: int = 0
+    #: Events every sink took.
+    delivered: int = 0
+    #: Events some sink refused after its retries.
+    failed: int = 0
+    #: Events still queued when shutdown's timeout expired.
+    lost: int = 0
+    #: Events waiting in the queue now.
+    queue_depth: int = 0
+    queue_maxsize: int = 0
+    #: Deepest the queue was, as seen by the worker before each batch.
+    queue_high_water_mark: int = 0
+    #: Batches the worker wrote.
+    batches: int = 0
+    #: Exceptions raised by sinks, retries included.
+    sink_errors: int = 0
+    #: Extra attempts made after a sink raised.
+    retries: int = 0
+    #: Values written as their ``repr`` because JSON could not hold them.
+    serialize_fallbacks: int = 0
+    #: ``block`` only: calls that found the queue full and had to wait (or drain inline).
+    block_waits: int = 0
+    #: Per-sink counts, in the order of the ``sinks`` setting.
+    sinks: tuple[SinkStats, ...] = ()
+
+    @property
+    def in_flight(self) -> int:
+        """Enqueued events not yet delivered, failed or lost."""
+        return self.enqueued - self.delivered - self.failed - self.lost

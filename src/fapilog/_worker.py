@@ -1,0 +1,106 @@
+"""The worker: the single consumer, in a daemon thread (default) or as a task on an event loop.
+
+Both park until the queue holds a batch's worth (``LogQueue.wake_at``) or ``flush_interval``
+passes, then drain everything queued, batch by batch. Producers wake a parked worker only when
+the depth crosses ``wake_at`` — never per event, because waking another thread costs a syscall.
+The parked flag and the depth check form a Dekker pair: the worker sets ``parked`` then looks at
+the depth; a producer appends then looks at ``parked``. One of the two always sees the other.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Protocol
+
+from fapilog._consumer import Consumer
+
+
+class Worker(Protocol):
+    kind: str
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float | None) -> bool:
+        """Drain everything queued and stop; False when ``timeout`` expired first."""
+        ...
+
+    async def astop(self, timeout: float | None) -> bool: ...
+
+    def flush_inline(self) -> bool:
+        """Drain on the calling thread when waiting for the worker would deadlock."""
+        ...
+
+
+def report_crash(exc: BaseException) -> None:
+    try:
+        sys.stderr.write(f"fapilog: worker error (worker keeps running): {exc!r}\n")
+    except Exception:
+        pass
+
+
+class ThreadWorker:
+    """Runs the consumer in a named daemon thread, so sink I/O never runs on the event loop."""
+
+    kind = "thread"
+
+    def __init__(self, consumer: Consumer, flush_interval_s: float) -> None:
+        self.consumer = consumer
+        self.flush_interval_s = flush_interval_s
+        self._event = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="fapilog-worker", daemon=True)
+        queue = consumer.queue
+        queue.wake = self._event.set
+        queue.make_room = self._make_room
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _make_room(self) -> bool | None:
+        # A sink that logs through fapilog runs on this thread: it must not wait for itself.
+        return False if threading.get_ident() == self._thread.ident else None
+
+    def _run(self) -> None:
+        queue = self.consumer.queue
+        items = queue.items
+        wake_at = queue.wake_at
+        drain = self.consumer.drain_batch
+        while True:
+            try:
+                if not self._stopping and len(items) < wake_at:
+                    queue.parked = True
+                    if len(items) < wake_at:
+                        self._event.wait(self.flush_interval_s)
+                    queue.parked = False
+                    self._event.clear()
+                while drain():
+                    # Hand the GIL to waiting callers between batches instead of holding it
+                    # for a whole drain (their enqueue latency would pay for it).
+                    time.sleep(0)
+                if self._stopping and not items:
+                    return
+            except Exception as exc:  # pragma: no cover - the consumer isolates sink errors
+                report_crash(exc)
+                time.sleep(self.flush_interval_s)
+
+    def stop(self, timeout: float | None) -> bool:
+        self._stopping = True
+        self._event.set()
+        if threading.get_ident() == self._thread.ident:
+            return False
+        if not self._thread.is_alive():
+            # Never started (or gone after fork): drain here.
+            self.consumer.drain_all()
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    async def astop(self, timeout: float | None) -> bool:
+        import asyncio
+
+        return await asyncio.to_thread(self.stop, timeout)
+
+    def flush_inline(self) -> bool:
+        return False
