@@ -15,21 +15,24 @@ calls again.
 from __future__ import annotations
 
 import sys
-import time
 
-from fapilog._context import CONTEXT
 from fapilog._levels import ERROR, INFO, LEVEL_NAMES, level_name, parse_level
 
 # ``import fapilog`` must stay cheap: typing is for the type checker only.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
-    from typing import Any, TypeAlias
-
-    from fapilog._queue import AsyncOffer, Offer
+    from typing import Any, Protocol, TypeAlias
 
     _SyncMethod: TypeAlias = Callable[..., bool]
     _AsyncMethod: TypeAlias = Callable[..., Awaitable[bool]]
+
+    class Calls(Protocol):
+        """What :func:`install` needs from a pipeline: the log method for each level."""
+
+        def call_for(self, level: int, name: str) -> _SyncMethod: ...
+
+        def acall_for(self, level: int, name: str) -> _AsyncMethod: ...
 
 
 class Logger:
@@ -105,33 +108,6 @@ def _traceback_field(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _sync(name: str, offer: Offer) -> _SyncMethod:
-    now = time.time
-    context = CONTEXT.get
-
-    def method(self: Logger, event: object, /, **fields: Any) -> bool:
-        return offer((now(), name, event, context(), self._fields, fields))
-
-    return method
-
-
-def _async(name: str, offer: Offer, aoffer: AsyncOffer | None) -> _AsyncMethod:
-    now = time.time
-    context = CONTEXT.get
-
-    if aoffer is None:
-
-        async def method(self: Logger, event: object, /, **fields: Any) -> bool:
-            return offer((now(), name, event, context(), self._fields, fields))
-
-        return method
-
-    async def amethod(self: Logger, event: object, /, **fields: Any) -> bool:
-        return await aoffer((now(), name, event, context(), self._fields, fields))
-
-    return amethod
-
-
 def _with_traceback(inner: _SyncMethod) -> _SyncMethod:
     def exception(self: Logger, event: object, /, **fields: Any) -> bool:
         return inner(self, event, **_traceback_field(fields))
@@ -154,31 +130,16 @@ async def _aoff(self: Logger, event: object, /, **fields: Any) -> bool:
     return False
 
 
-class Offers:
-    """What :func:`install` needs from a pipeline: its queue's offer functions per level."""
-
-    def __init__(
-        self,
-        min_level: int,
-        offer_for: Callable[[int], Offer],
-        aoffer_for: Callable[[int], AsyncOffer | None],
-    ) -> None:
-        self.min_level = min_level
-        self.offer_for = offer_for
-        self.aoffer_for = aoffer_for
-
-
-def install(offers: Offers) -> None:
+def install(calls: Calls, min_level: int) -> None:
     """Bind every level method of :class:`Logger` to a pipeline (done at configure time)."""
     methods: dict[str, Any] = {}
     for number, name in LEVEL_NAMES.items():
-        if number < offers.min_level:
+        if number < min_level:
             methods[name], methods["a" + name] = _off, _aoff
-            continue
-        offer = offers.offer_for(number)
-        methods[name] = _sync(name, offer)
-        methods["a" + name] = _async(name, offer, offers.aoffer_for(number))
-    if offers.min_level <= ERROR:
+        else:
+            methods[name] = calls.call_for(number, name)
+            methods["a" + name] = calls.acall_for(number, name)
+    if min_level <= ERROR:
         methods["exception"] = _with_traceback(methods["error"])
         methods["aexception"] = _awith_traceback(methods["aerror"])
     else:

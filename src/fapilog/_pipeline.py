@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from fapilog._consumer import Consumer
 from fapilog._errors import ConfigError
-from fapilog._logger import Offers, _configure_from_env, install, install_autoconfigure
+from fapilog._logger import _configure_from_env, install, install_autoconfigure
 from fapilog._queue import LogQueue
 from fapilog._settings import LoggingSettings, env_name
 from fapilog._stats import PipelineStats, SinkStats
@@ -61,7 +61,6 @@ class Pipeline:
             self.worker = LoopWorker(self.consumer, settings.queue_flush_interval, loop)
         else:
             self.worker = ThreadWorker(self.consumer, settings.queue_flush_interval)
-        self.offers = Offers(settings.level_number, self.queue.offer_for, self.queue.aoffer_for)
         self.closed = False
         self.stopped = False
         self._close_lock = threading.Lock()
@@ -240,7 +239,7 @@ def _swap(pipeline: Pipeline) -> None:
         old = _current
         pipeline.start()
         _current = pipeline
-        install(pipeline.offers)
+        install(pipeline.queue, pipeline.settings.level_number)
     if old is not None:
         old.shutdown(keep_open=pipeline.sinks)
 
@@ -314,12 +313,26 @@ def _at_exit() -> None:
 def _after_fork_in_child() -> None:
     # The parent's worker thread does not exist here, and its locks may have been held at the
     # fork: forget that pipeline entirely. Its queued events are the parent's to deliver.
-    global _current, _state_lock, _inherited
+    global _state_lock, _inherited
     _state_lock = threading.RLock()
     if _current is not None:
         _inherited = _current.settings
+    _forget()
+
+
+def _forget() -> None:
+    """Back to the unconfigured state: the next log call configures from the environment."""
+    global _current
     _current = None
     install_autoconfigure(_configure_from_env)
+
+
+def reset(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStats:
+    """Shut the current pipeline down and forget it (for tests and embedding applications)."""
+    final = shutdown(timeout)
+    with _state_lock:
+        _forget()
+    return final
 
 
 atexit.register(_at_exit)

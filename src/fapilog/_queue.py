@@ -7,8 +7,8 @@ popping) and gives the tokens back. So the bound is exact, and each count is an
 ``itertools.count`` whose ``next()`` is atomic — ``n += 1`` from several threads can lose updates.
 A lock (and a condition) exists only for callers that wait for room under ``block``.
 
-The strategy is chosen once, when the pipeline is built: :meth:`offer_for` hands the logger a
-plain function per level, so a call never asks which strategy is on.
+The strategy is chosen once, when the pipeline is built: :meth:`LogQueue.call_for` makes the
+Logger's method for each level with the strategy built in, so a call never asks which is on.
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from fapilog._context import CONTEXT
 from fapilog._levels import WARNING
 
 if TYPE_CHECKING:
     import asyncio
 
+    from fapilog._logger import Logger
+
 #: (timestamp, level, event, context, bound fields, call fields); see ``fapilog._logger``.
 Record = tuple[float, str, object, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]
-Offer = Callable[[Record], bool]
-AsyncOffer = Callable[[Record], Awaitable[bool]]
+LogCall = Callable[..., bool]
+AsyncLogCall = Callable[..., Awaitable[bool]]
 
 # Waits are cut into slices this long so that a missed notification costs a slice, not a hang.
 _WAIT_SLICE_S = 0.05
@@ -88,63 +91,48 @@ class LogQueue:
         self._sync_waiters = 0
         self._async_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
-    # -- producer side -----------------------------------------------------------------------
+    # -- producer side: the hot path -----------------------------------------------------------
+    #
+    # A log call is one of the two functions below, made once per level at configure time and
+    # installed as the Logger's method. Everything it touches is bound to a local here, so the
+    # call does: read the clock and the context, build one tuple, take a slot, append, count.
 
-    def offer_for(self, level: int) -> Offer:
-        """The offer function for calls at ``level``, fixed by the strategy."""
-        if self.overflow == "sample" and level < WARNING:
-            return self._offer_sampled()
-        return self._offer_plain()
-
-    def aoffer_for(self, level: int) -> AsyncOffer | None:
-        """The waiting offer for awaitable calls; None when the strategy never waits."""
-        return self.aput if self.overflow == "block" else None
-
-    def _offer_plain(self) -> Offer:
-        """``drop`` (and WARNING+ under ``sample``): room or dropped; ``block``: room or wait."""
-        # Everything a call needs is bound to a local here, once.
-        q = self
-        items, append, room = self.items, self.items.append, self.room
-        take_room = room.pop
+    def call_for(self, level: int, name: str) -> LogCall:
+        """The log method for ``level`` (``(logger, event, /, **fields) -> bool``)."""
+        now = time.time
+        context = CONTEXT.get
+        items, room = self.items, self.room
+        append, take_room = items.append, room.pop
         count_enqueued = self.enqueued.__next__
-        count_dropped = self.dropped.__next__
         wake_at = self.wake_at
-        on_full = self.put_blocking if self.overflow == "block" else None
+        on_full = self._on_full_for(level)
+        q = self
 
-        def offer(record: Record) -> bool:
-            if room:
-                try:
-                    take_room()
-                except IndexError:  # another producer took the last token since the check
-                    pass
-                else:
-                    append(record)
-                    count_enqueued()
-                    if len(items) == wake_at and q.parked:
-                        q.wake()
-                    return True
-            if on_full is not None:
-                return on_full(record)
-            count_dropped()
-            return False
+        if self.overflow != "sample" or level >= WARNING:
 
-        return offer
+            def call(logger: Logger, event: object, /, **fields: Any) -> bool:
+                if room:
+                    try:
+                        take_room()
+                    except IndexError:  # another producer took the last slot since the check
+                        pass
+                    else:
+                        append((now(), name, event, context(), logger._fields, fields))
+                        count_enqueued()
+                        if len(items) == wake_at and q.parked:
+                            q.wake()
+                        return True
+                return on_full((now(), name, event, context(), logger._fields, fields))
 
-    def _offer_sampled(self) -> Offer:
-        """``sample``, below WARNING: at or above the high-water mark, admit a share only."""
+            return call
+
         from random import random
 
-        q = self
-        items, append, room = self.items, self.items.append, self.room
-        take_room = room.pop
-        count_enqueued = self.enqueued.__next__
-        count_dropped = self.dropped.__next__
         count_sampled_out = self.sampled_out.__next__
-        wake_at = self.wake_at
         free_at_high_water = self.maxsize - self.high_water_count
         rate = self.sampling_rate
 
-        def offer(record: Record) -> bool:
+        def sampled_call(logger: Logger, event: object, /, **fields: Any) -> bool:
             if room:
                 if len(room) <= free_at_high_water and random() >= rate:
                     count_sampled_out()
@@ -154,15 +142,44 @@ class LogQueue:
                 except IndexError:
                     pass
                 else:
-                    append(record)
+                    append((now(), name, event, context(), logger._fields, fields))
                     count_enqueued()
                     if len(items) == wake_at and q.parked:
                         q.wake()
                     return True
+            return on_full((now(), name, event, context(), logger._fields, fields))
+
+        return sampled_call
+
+    def acall_for(self, level: int, name: str) -> AsyncLogCall:
+        """The awaitable log method for ``level``: waits for room under ``block`` only."""
+        if self.overflow != "block":
+            call = self.call_for(level, name)
+
+            async def acall(logger: Logger, event: object, /, **fields: Any) -> bool:
+                return call(logger, event, **fields)
+
+            return acall
+
+        now = time.time
+        context = CONTEXT.get
+        aput = self.aput
+
+        async def ablock(logger: Logger, event: object, /, **fields: Any) -> bool:
+            return await aput((now(), name, event, context(), logger._fields, fields))
+
+        return ablock
+
+    def _on_full_for(self, level: int) -> Callable[[Record], bool]:
+        if self.overflow == "block":
+            return self.put_blocking
+        count_dropped = self.dropped.__next__
+
+        def drop(record: Record) -> bool:
             count_dropped()
             return False
 
-        return offer
+        return drop
 
     def _try_admit(self, record: Record) -> bool:
         try:

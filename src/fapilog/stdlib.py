@@ -50,7 +50,8 @@ class FapilogHandler(logging.Handler):
                 logger = self._loggers.setdefault(record.name, Logger(record.name))
             fields = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS}
             if record.exc_info and record.exc_info[0] is not None:
-                fields["exception"] = (self.formatter or _FORMATTER).formatException(record.exc_info)
+                formatter = self.formatter or _FORMATTER
+                fields["exception"] = formatter.formatException(record.exc_info)
             elif record.exc_text:
                 fields["exception"] = record.exc_text
             if record.stack_info:

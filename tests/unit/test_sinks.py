@@ -1,0 +1,135 @@
+"""Sinks: URIs, the debug sink, stdout/stderr, and file rotation that loses nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import fapilog
+from fapilog import ConfigError
+from fapilog.sinks import FileSink, MemorySink, NullSink, StderrSink, StdoutSink, sink_from_uri
+
+
+def test_uris_build_the_named_sinks(tmp_path: Path) -> None:
+    """Each documented URI gives its sink, with its parameters applied."""
+    assert isinstance(sink_from_uri("stdout"), StdoutSink)
+    assert isinstance(sink_from_uri("stderr"), StderrSink)
+    assert isinstance(sink_from_uri("null"), NullSink)
+    memory = sink_from_uri("memory?keep=5&delay=0.01")
+    assert isinstance(memory, MemorySink)
+    assert (memory.keep, memory.delay) == (5, 0.01)
+    path = tmp_path / "sub" / "app.log"
+    file_sink = sink_from_uri(f"file://{path}?max_bytes=1000&backup_count=2")
+    assert isinstance(file_sink, FileSink)
+    assert (file_sink.path, file_sink.max_bytes, file_sink.backup_count) == (path, 1000, 2)
+    assert path.parent.is_dir()
+    file_sink.close()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "kafka://host",
+        "stdot",
+        "file://remote/host.log",
+        "file://",
+        "memory?keep=x",
+        "memory?size=3",
+        "file:///tmp/a.log?max_bytes=-1",
+        "null?x=1",
+    ],
+)
+def test_bad_uris_are_config_errors(uri: str) -> None:
+    """An unknown sink, bad parameter or remote file names FAPILOG_SINKS and lists the URIs."""
+    with pytest.raises(ConfigError) as info:
+        sink_from_uri(uri)
+    assert "FAPILOG_SINKS" in str(info.value)
+    assert "stdout, stderr, null" in str(info.value)
+
+
+def test_non_sink_object_is_rejected() -> None:
+    """An object without write/flush/close is not a sink."""
+    with pytest.raises(ConfigError, match="no write/flush/close"):
+        fapilog.configure_logging(sinks=(object(),))
+
+
+def test_memory_sink_counts_and_keeps_the_last_records() -> None:
+    """MemorySink counts every event and keeps only the last `keep`, parsed."""
+    sink = MemorySink(keep=2)
+    sink.write([b'{"n":1}\n', b'{"n":2}\n', b'{"n":3}\n'])
+    sink.write([b'{"n":4}\n'])
+    assert (sink.count, sink.batches) == (4, 2)
+    assert sink.records == [{"n": 3}, {"n": 4}]
+
+
+@pytest.mark.parametrize(("keep", "delay"), [(-1, 0.0), (0, -1.0), (1.5, 0.0), (0, float("nan"))])
+def test_memory_sink_rejects_bad_arguments(keep: object, delay: object) -> None:
+    """Bad keep/delay raise ValueError naming the argument."""
+    with pytest.raises(ValueError, match="MemorySink"):
+        MemorySink(keep=keep, delay=delay)  # type: ignore[arg-type]
+
+
+def test_stdout_sink_writes_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """The default stdout sink writes one JSON line per event."""
+    fapilog.configure_logging(sinks=("stdout",))
+    fapilog.log.info("to stdout", n=1)
+    fapilog.shutdown()
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["to stdout"]
+
+
+def test_stderr_sink_writes_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """The stderr URI writes to stderr, not stdout."""
+    fapilog.configure_logging(sinks=("stderr",))
+    fapilog.log.info("to stderr")
+    fapilog.shutdown()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert json.loads(captured.err.splitlines()[-1])["event"] == "to stderr"
+
+
+def _read_all(path: Path, backups: int) -> list[dict[str, object]]:
+    records = []
+    for candidate in [path.with_name(f"{path.name}.{i}") for i in range(backups, 0, -1)] + [path]:
+        if candidate.exists():
+            records += [json.loads(line) for line in candidate.read_text().splitlines()]
+    return records
+
+
+def test_file_rotation_keeps_every_line_valid_and_in_order(tmp_path: Path) -> None:
+    """Rotation splits only between batches: all files hold valid lines, none lost or repeated."""
+    path = tmp_path / "logs" / "app.log"
+    sink = FileSink(path, max_bytes=20_000, backup_count=50)
+    fapilog.configure_logging(sinks=(sink,), queue_batch_size=16, queue_overflow="block")
+    for i in range(2_000):
+        fapilog.log.info("rotating", i=i, pad="x" * 20)
+    final = fapilog.shutdown()
+    assert final.delivered == 2_000
+    assert sink.rotations > 5
+    records = _read_all(path, 50)
+    assert [r["i"] for r in records] == list(range(2_000))
+    for candidate in path.parent.iterdir():
+        assert candidate.stat().st_size <= 20_000
+
+
+def test_file_rotation_drops_the_oldest_backup(tmp_path: Path) -> None:
+    """With backup_count=2 only app.log, app.log.1 and app.log.2 exist."""
+    path = tmp_path / "app.log"
+    sink = FileSink(path, max_bytes=100, backup_count=2)
+    for i in range(10):
+        sink.write([json.dumps({"i": i, "pad": "y" * 60}).encode() + b"\n"])
+    sink.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.log", "app.log.1", "app.log.2"]
+    assert [r["i"] for r in _read_all(path, 2)] == [7, 8, 9]
+
+
+def test_file_sink_appends_to_an_existing_file(tmp_path: Path) -> None:
+    """Reopening a log file appends; rotation accounts for the bytes already there."""
+    path = tmp_path / "app.log"
+    path.write_bytes(b'{"old":true}\n')
+    sink = FileSink(path)
+    sink.write([b'{"new":true}\n'])
+    sink.close()
+    assert path.read_bytes() == b'{"old":true}\n{"new":true}\n'
