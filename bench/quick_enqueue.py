@@ -4,8 +4,8 @@
 timed with ``time.perf_counter_ns``. First through fapilog (default settings, a ``MemorySink``),
 then through ``logging.handlers.QueueHandler``/``QueueListener`` with a handler that does the
 same downstream work (JSON line into memory), then an empty function with the same arguments
-(the floor: what a Python call and the timer cost on this machine). Prints mean/p50/p99/p99.9/max per call, what was
-delivered, and the ratio of the means. Standard library only::
+(the floor: what a Python call and the timer cost on this machine). Prints mean/p50/p99/p99.9/max
+per call, what was delivered, and the ratio of the means. Standard library only::
 
     python bench/quick_enqueue.py [--tasks 10] [--rate 1000] [--duration 5] [--json out.json]
 """

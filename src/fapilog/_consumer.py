@@ -60,31 +60,49 @@ class Consumer:
         self.batches = 0
         self.sink_errors = 0
         self.retries = 0
-        #: Set when shutdown gave up waiting: take no more batches (what is left is ``lost``).
+        #: Set when shutdown gave up waiting: take no more batches, and do not count a batch
+        #: still in a sink's hands (it is already counted as ``lost``). Guarded by ``_count_lock``.
         self.abandoned = False
+        self._count_lock = threading.Lock()
+        #: Thread running a batch now: a sink that logs, flushes or shuts down from inside a
+        #: batch must neither wait for that batch nor start another one (the lock is not
+        #: re-entrant).
+        self.owner: int | None = None
 
     @property
     def processed(self) -> int:
         return self.delivered + self.failed
 
+    def running_here(self) -> bool:
+        return self.owner == threading.get_ident()
+
     def drain_batch(self) -> int:
-        """Process one batch; return how many events it held (0: the queue was empty)."""
+        """Process one batch; return how many events it held (0: empty, abandoned, or called
+        from inside a sink)."""
+        if self.running_here():
+            return 0
         with self.lock:
             if self.abandoned:
                 return 0
             batch = self.queue.take(self.batch_size)
             if not batch:
                 return 0
-            dumps = self.serializer.dumps
-            lines = [dumps(record) for record in batch]
-            ok = True
-            for slot in self.slots:
-                ok = self._write(slot, lines) and ok
-            if ok:
-                self.delivered += len(lines)
-            else:
-                self.failed += len(lines)
-            self.batches += 1
+            self.owner = threading.get_ident()
+            try:
+                lines = [self.serializer.dumps(record) for record in batch]
+                ok = True
+                for slot in self.slots:
+                    ok = self._write(slot, lines) and ok
+            finally:
+                self.owner = None
+                self.queue.give_back(len(batch))
+            with self._count_lock:
+                if not self.abandoned:
+                    if ok:
+                        self.delivered += len(lines)
+                    else:
+                        self.failed += len(lines)
+                    self.batches += 1
             return len(lines)
 
     def drain_all(self) -> int:
@@ -92,6 +110,12 @@ class Consumer:
         while count := self.drain_batch():
             total += count
         return total
+
+    def abandon(self) -> tuple[int, int]:
+        """Stop counting (shutdown gave up); return the final (delivered, failed)."""
+        with self._count_lock:
+            self.abandoned = True
+            return self.delivered, self.failed
 
     def _write(self, slot: SinkSlot, lines: list[bytes]) -> bool:
         now = time.monotonic()
@@ -107,7 +131,7 @@ class Consumer:
             try:
                 slot.sink.write(lines)
                 slot.sink.flush()
-            except Exception as exc:
+            except BaseException as exc:  # even SystemExit from a sink must not kill the worker
                 error = exc
                 slot.errors += 1
                 self.sink_errors += 1

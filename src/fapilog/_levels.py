@@ -34,7 +34,7 @@ def parse_level(value: object) -> int | None:
         text = value.strip().lower()
         if text in _ALIASES:
             return _ALIASES[text]
-        if text.lstrip("-").isdigit():
+        if text.isascii() and text.isdecimal() and len(text) < 10:
             return int(text)
     return None
 

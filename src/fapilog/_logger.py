@@ -93,7 +93,11 @@ class Logger:
 def _route(level: object, fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     number = parse_level(level)
     if number is None:
-        return LEVEL_NAMES[INFO], {"level": str(level), **fields}
+        try:
+            name = str(level)
+        except Exception:
+            name = f"<{type(level).__name__}>"
+        return LEVEL_NAMES[INFO], {"level": name, **fields}
     return level_name(number), fields
 
 

@@ -2,6 +2,10 @@
 
 Sink I/O then runs on the loop (event-loop lag instead of GIL waits for callers). Imported only
 when ``worker="loop"`` is configured, so ``import fapilog`` never imports asyncio.
+
+When its loop ends first (``asyncio.run`` returning cancels every task), the worker drains what
+is queued and hands over to a :class:`ThreadWorker`, so logging after the loop — or from the
+next ``asyncio.run`` — is still delivered.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import asyncio
 import threading
 
 from fapilog._consumer import Consumer
-from fapilog._worker import report_crash
+from fapilog._worker import ThreadWorker, report
 
 
 class LoopWorker:
@@ -27,6 +31,7 @@ class LoopWorker:
         self._waiter: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._done = threading.Event()
+        self._successor: ThreadWorker | None = None
         queue = consumer.queue
         queue.wake = self._wake
         queue.make_room = self._make_room
@@ -37,13 +42,16 @@ class LoopWorker:
     def _on_loop_thread(self) -> bool:
         return threading.get_ident() == self.thread_id
 
+    def _loop_alive(self) -> bool:
+        return self.loop.is_running() and not self.loop.is_closed() and not self._done.is_set()
+
     def _wake(self) -> None:
         if self._on_loop_thread():
             self._wake_here()
             return
         try:
             self.loop.call_soon_threadsafe(self._wake_here)
-        except RuntimeError:  # the loop is closed: shutdown drains inline instead
+        except RuntimeError:  # the loop is closed: its successor (or shutdown) drains
             pass
 
     def _wake_here(self) -> None:
@@ -52,21 +60,23 @@ class LoopWorker:
             waiter.set_result(None)
 
     def _make_room(self) -> bool | None:
-        # A sync call on this loop cannot wait for a task of the same loop (it would deadlock):
-        # the caller drains one batch itself.
-        if self._on_loop_thread():
+        # A sync call on this loop cannot wait for a task of the same loop (it would deadlock),
+        # and with the loop gone nobody else will make room: the caller drains one batch itself.
+        if self._on_loop_thread() or not self._loop_alive():
             return self.consumer.drain_batch() > 0
         return None
 
     async def _run(self) -> None:
-        queue = self.consumer.queue
+        consumer = self.consumer
+        queue = consumer.queue
         items = queue.items
         wake_at = queue.wake_at
-        drain = self.consumer.drain_batch
+        drain = consumer.drain_batch
         try:
-            while True:
+            while not consumer.abandoned:
                 try:
                     if not self._stopping and len(items) < wake_at:
+                        queue.wake_pending = False
                         queue.parked = True
                         if len(items) < wake_at:
                             waiter = self.loop.create_future()
@@ -85,21 +95,31 @@ class LoopWorker:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # pragma: no cover - the consumer isolates sink errors
-                    report_crash(exc)
+                    report(f"worker error (the worker keeps running): {exc!r}")
                     await asyncio.sleep(self.flush_interval_s)
         except asyncio.CancelledError:
-            # asyncio.run() cancels leftover tasks as the loop ends: deliver what is queued now.
+            # The loop is ending (asyncio.run cancels leftover tasks): deliver what is queued
+            # now, and let a thread carry on for whatever is logged after this loop.
             queue.parked = False
-            self.consumer.drain_all()
+            if not self._stopping:
+                self._hand_over()
             raise
         finally:
             self._done.set()
 
-    def _loop_alive(self) -> bool:
-        return self.loop.is_running() and not self.loop.is_closed() and not self._done.is_set()
+    def _hand_over(self) -> None:
+        self.consumer.drain_all()
+        successor = ThreadWorker(self.consumer, self.flush_interval_s)
+        try:
+            successor.start()
+        except RuntimeError:  # interpreter shutting down: the queue is drained inline instead
+            return
+        self._successor = successor
 
     def stop(self, timeout: float | None) -> bool:
         self._stopping = True
+        if self._successor is not None:
+            return self._successor.stop(timeout)
         if self._on_loop_thread() or not self._loop_alive():
             # Called from the loop itself (cannot await here) or the loop is gone: drain inline.
             self.consumer.drain_all()
@@ -111,7 +131,9 @@ class LoopWorker:
     async def astop(self, timeout: float | None) -> bool:
         self._stopping = True
         task = self._task
-        if task is None or task.done() or not self._on_loop_thread():
+        if self._successor is not None or task is None or task.done():
+            return await asyncio.to_thread(self.stop, timeout)
+        if not self._on_loop_thread():
             return await asyncio.to_thread(self.stop, timeout)
         self._wake()
         try:
@@ -121,6 +143,8 @@ class LoopWorker:
         return True
 
     def flush_inline(self) -> bool:
+        if self._successor is not None:
+            return self._successor.flush_inline()
         if self._on_loop_thread() or not self._loop_alive():
             self.consumer.drain_all()
             return True

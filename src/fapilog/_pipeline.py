@@ -23,7 +23,7 @@ from fapilog._logger import _configure_from_env, install, install_autoconfigure
 from fapilog._queue import LogQueue
 from fapilog._settings import LoggingSettings, env_name
 from fapilog._stats import PipelineStats, SinkStats
-from fapilog._worker import ThreadWorker, Worker
+from fapilog._worker import InlineWorker, ThreadWorker, Worker, report
 from fapilog.sinks._base import Sink
 from fapilog.sinks._uri import sink_from_uri
 
@@ -42,6 +42,8 @@ class Pipeline:
         settings: LoggingSettings,
         sinks: Sequence[Sink],
         loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        inline: bool = False,
     ) -> None:
         self.settings = settings
         self.sinks = tuple(sinks)
@@ -55,7 +57,9 @@ class Pipeline:
         )
         self.consumer = Consumer(self.queue, self.sinks, settings.queue_batch_size)
         self.worker: Worker
-        if loop is not None:
+        if inline:
+            self.worker = InlineWorker(self.consumer)
+        elif loop is not None:
             from fapilog._loop_worker import LoopWorker
 
             self.worker = LoopWorker(self.consumer, settings.queue_flush_interval, loop)
@@ -66,7 +70,10 @@ class Pipeline:
         self._close_lock = threading.Lock()
 
     def start(self) -> None:
-        self.worker.start()
+        try:
+            self.worker.start()
+        except RuntimeError:  # "can't create new thread at interpreter shutdown"
+            self.worker = InlineWorker(self.consumer)
 
     def stats(self) -> PipelineStats:
         enqueued, dropped, sampled_out, block_waits, depth = self.queue.counts()
@@ -96,6 +103,8 @@ class Pipeline:
 
     def flush(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
         """Wait until every event enqueued before this call is delivered or failed."""
+        if self.consumer.running_here():  # a sink flushing from inside its own batch
+            return False
         target = self.queue.counts()[0]
         if self.consumer.processed >= target:
             return True
@@ -112,6 +121,8 @@ class Pipeline:
     async def aflush(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
         import asyncio
 
+        if self.consumer.running_here():
+            return False
         target = self.queue.counts()[0]
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.consumer.processed < target and not self.stopped:
@@ -123,37 +134,54 @@ class Pipeline:
 
     # -- shutdown ----------------------------------------------------------------------------
 
-    def _begin_close(self) -> bool:
+    def _begin_close(self, successor: Pipeline | None) -> bool:
         with self._close_lock:
             if self.closed:
                 return False
             self.closed = True
-        self.queue.close()
+        self.queue.close(successor.queue if successor is not None else None)
         return True
 
     def _finish_close(self, drained: bool, keep_open: Sequence[Sink]) -> PipelineStats:
-        if not drained:
-            self.consumer.abandoned = True
-        self.consumer.close_sinks(keep_open={id(sink) for sink in keep_open})
+        consumer = self.consumer
+        if drained:
+            consumer.drain_all()  # a caller preempted between taking a slot and appending
+        else:
+            consumer.abandon()  # what is still queued or in a sink's hands is now ``lost``
+        # Close the sinks only when no batch is in their hands (a stalled sink may still be).
+        if consumer.lock.acquire(timeout=0.5):
+            try:
+                consumer.close_sinks(keep_open={id(sink) for sink in keep_open})
+            finally:
+                consumer.lock.release()
+        else:
+            report("shutdown: a sink is still busy with a batch; sinks were not closed")
         self.stopped = True
         return self.stats()
 
     def shutdown(
-        self, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S, *, keep_open: Sequence[Sink] = ()
+        self,
+        timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
+        *,
+        successor: Pipeline | None = None,
     ) -> PipelineStats:
-        if not self._begin_close():
+        if not self._begin_close(successor):
             self._wait_stopped(timeout)
             return self.stats()
         drained = self.worker.stop(timeout)
+        keep_open = successor.sinks if successor is not None else ()
         return self._finish_close(drained, keep_open)
 
-    async def ashutdown(
-        self, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S, *, keep_open: Sequence[Sink] = ()
-    ) -> PipelineStats:
-        if not self._begin_close():
+    async def ashutdown(self, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStats:
+        import asyncio
+
+        if not self._begin_close(None):
+            deadline = time.monotonic() + timeout
+            while not self.stopped and time.monotonic() < deadline:
+                await asyncio.sleep(_FLUSH_POLL_S)
             return self.stats()
         drained = await self.worker.astop(timeout)
-        return self._finish_close(drained, keep_open)
+        return self._finish_close(drained, ())
 
     def _wait_stopped(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -165,20 +193,17 @@ class Pipeline:
 
 _state_lock = threading.RLock()
 _current: Pipeline | None = None
-#: Settings a forked child rebuilds its pipeline from (instead of the environment).
+#: Settings a forked child (or a log call at exit) rebuilds its pipeline from.
 _inherited: LoggingSettings | None = None
+#: True once fapilog's atexit hook ran: later pipelines deliver inline (no thread).
+_exiting = False
+#: True in a process made by os.fork() from one that had a pipeline.
+_forked = False
 
 
 def current_pipeline() -> Pipeline | None:
     """The pipeline log calls go to now (None before the first configure)."""
     return _current
-
-
-def _report(message: str) -> None:
-    try:
-        sys.stderr.write(f"fapilog: {message}\n")
-    except Exception:
-        pass
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -228,7 +253,7 @@ def configure_logging(settings: LoggingSettings | None = None, **overrides: Any)
                 "configure_logging() from a coroutine on the loop that should host the worker, "
                 "or use worker='thread'"
             )
-    pipeline = Pipeline(settings, _open_sinks(settings.sinks), loop)
+    pipeline = Pipeline(settings, _open_sinks(settings.sinks), loop, inline=_exiting)
     _swap(pipeline)
     return settings
 
@@ -241,33 +266,50 @@ def _swap(pipeline: Pipeline) -> None:
         _current = pipeline
         install(pipeline.queue, pipeline.settings.level_number)
     if old is not None:
-        old.shutdown(keep_open=pipeline.sinks)
+        final = old.shutdown(successor=pipeline)
+        if final.lost or final.failed:
+            report(
+                f"reconfigure: the previous pipeline ended with {final.lost} events lost and "
+                f"{final.failed} failed (its sinks did not take them within "
+                f"{DEFAULT_SHUTDOWN_TIMEOUT_S:g} s)"
+            )
 
 
 def autoconfigure() -> None:
-    """First log call before any configure: build the pipeline from the environment."""
+    """First log call before any configure: build the pipeline from the environment.
+
+    Runs inside a log call, so it never raises: whatever goes wrong is reported on stderr and
+    the closest working pipeline is built instead.
+    """
     with _state_lock:
         if _current is not None:
             return
         global _inherited
-        settings = _inherited
-        _inherited = None
-        if settings is None:
-            try:
+        settings, _inherited = _inherited, None
+        try:
+            if settings is None:
                 settings = LoggingSettings.from_env()
-            except ConfigError as exc:
-                _report(f"{exc}; using the default settings")
-                settings = LoggingSettings()
-        if settings.worker == "loop" and _running_loop() is None:
-            _report("worker='loop' needs a running event loop; using worker='thread'")
+        except Exception as exc:
+            report(f"{exc}; using the default settings")
+            settings = LoggingSettings()
+        loop = _running_loop() if settings.worker == "loop" else None
+        if settings.worker == "loop" and loop is None:
+            report("worker='loop' needs a running event loop; using worker='thread'")
             settings = settings.replace(worker="thread")
         try:
             sinks = _open_sinks(settings.sinks)
-        except ConfigError as exc:
-            _report(f"{exc}; logging to stdout instead")
+        except Exception as exc:
+            report(f"{exc}; logging to stdout instead")
             settings = settings.replace(sinks=("stdout",))
             sinks = _open_sinks(settings.sinks)
-        _swap(Pipeline(settings, sinks, _running_loop() if settings.worker == "loop" else None))
+        _swap(Pipeline(settings, sinks, loop, inline=_exiting))
+        if _exiting:
+            return
+        # A child made by multiprocessing's fork ends with os._exit, skipping atexit: its
+        # own exit hook is the last chance to drain.
+        mp_util = sys.modules.get("multiprocessing.util") if _forked else None
+        if mp_util is not None:
+            mp_util.Finalize(None, _at_exit, exitpriority=100)
 
 
 def stats() -> PipelineStats:
@@ -305,16 +347,27 @@ async def ashutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStat
 
 
 def _at_exit() -> None:
+    global _exiting
+    # From here on no worker thread would be drained (or even start): a pipeline built by a
+    # later log call (another atexit handler logging) delivers inline instead.
+    _exiting = True
     pipeline = _current
     if pipeline is not None:
         pipeline.shutdown(DEFAULT_SHUTDOWN_TIMEOUT_S)
+        if pipeline is _current:
+            with _state_lock:
+                _inherited_settings = pipeline.settings
+                _forget()
+                global _inherited
+                _inherited = _inherited_settings
 
 
 def _after_fork_in_child() -> None:
     # The parent's worker thread does not exist here, and its locks may have been held at the
     # fork: forget that pipeline entirely. Its queued events are the parent's to deliver.
-    global _state_lock, _inherited
+    global _state_lock, _inherited, _forked
     _state_lock = threading.RLock()
+    _forked = True
     if _current is not None:
         _inherited = _current.settings
     _forget()

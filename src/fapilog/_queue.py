@@ -81,6 +81,8 @@ class LogQueue:
         self.wake_at = max(1, min(wake_at, maxsize // 2 or 1))
         #: Set by the worker: True while it sleeps and needs :attr:`wake` to see new work.
         self.parked = False
+        #: Set by the producer that woke the parked worker; cleared by the worker as it parks.
+        self.wake_pending = False
         #: Installed by the worker: wake it (cheap when it is already awake).
         self.wake: Callable[[], None] = _nothing
         #: Installed by the worker, for a full ``block`` queue: True = room was made here (the
@@ -88,8 +90,12 @@ class LogQueue:
         self.make_room: Callable[[], bool | None] = _wait_here
         self.lock = threading.Lock()
         self.not_full = threading.Condition(self.lock)
+        #: Set when a reconfigure replaces this queue: callers still waiting for room here
+        #: move on to the new one instead of being dropped.
+        self.successor: LogQueue | None = None
         self._sync_waiters = 0
-        self._async_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        #: Awaiting callers: future -> (thread id, loop) to resolve it from.
+        self._async_waiters: dict[asyncio.Future[None], tuple[int, asyncio.AbstractEventLoop]] = {}
 
     # -- producer side: the hot path -----------------------------------------------------------
     #
@@ -119,7 +125,8 @@ class LogQueue:
                     else:
                         append((now(), name, event, context(), logger._fields, fields))
                         count_enqueued()
-                        if len(items) == wake_at and q.parked:
+                        if len(items) >= wake_at and q.parked and not q.wake_pending:
+                            q.wake_pending = True
                             q.wake()
                         return True
                 return on_full((now(), name, event, context(), logger._fields, fields))
@@ -144,7 +151,8 @@ class LogQueue:
                 else:
                     append((now(), name, event, context(), logger._fields, fields))
                     count_enqueued()
-                    if len(items) == wake_at and q.parked:
+                    if len(items) >= wake_at and q.parked and not q.wake_pending:
+                        q.wake_pending = True
                         q.wake()
                     return True
             return on_full((now(), name, event, context(), logger._fields, fields))
@@ -195,7 +203,7 @@ class LogQueue:
         deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
         with self.lock:
             self.block_waits += 1
-            self._sync_waiters += 1
+            self._sync_waiters += 1  # registered before the first try: no wake-up can be missed
         try:
             while True:
                 if self._try_admit(record):
@@ -217,13 +225,16 @@ class LogQueue:
         finally:
             with self.lock:
                 self._sync_waiters -= 1
+        if self.closed and self.successor is not None:
+            return self.successor.put_forwarded(record)
         next(self.dropped)
         return False
 
     async def aput(self, record: Record) -> bool:
         """``block`` for awaitable calls: wait for room without blocking the event loop."""
         if self._try_admit(record):
-            if len(self.items) == self.wake_at and self.parked:
+            if len(self.items) >= self.wake_at and self.parked and not self.wake_pending:
+                self.wake_pending = True
                 self.wake()
             return True
         return await self._aput_slow(record)
@@ -232,57 +243,74 @@ class LogQueue:
         import asyncio
 
         loop = asyncio.get_running_loop()
-        me = threading.get_ident()
         deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
+        whence = (threading.get_ident(), loop)
+        future: asyncio.Future[None] = loop.create_future()
         with self.lock:
             self.block_waits += 1
-        while True:
+        try:
+            while True:
+                with self.lock:
+                    # Registered before the try, as in put_blocking: the consumer gives room
+                    # back first and looks for waiters second, so one of the two sees the other.
+                    if future not in self._async_waiters:
+                        if future.done():
+                            future = loop.create_future()
+                        self._async_waiters[future] = whence
+                    if self._try_admit(record):
+                        return True
+                    if self.closed or (deadline is not None and time.monotonic() >= deadline):
+                        break
+                self.wake()
+                left = _WAIT_SLICE_S
+                if deadline is not None:
+                    left = max(0.0, min(left, deadline - time.monotonic()))
+                await asyncio.wait({future}, timeout=left)
+        finally:
             with self.lock:
-                # Checked under the lock: the consumer gives room back, then takes the lock to
-                # find waiters, so a waiter registered here cannot be missed.
-                if self._try_admit(record):
-                    return True
-                if self.closed or (deadline is not None and time.monotonic() >= deadline):
-                    next(self.dropped)
-                    return False
-                future: asyncio.Future[None] = loop.create_future()
-                self._async_waiters.append((me, loop, future))
-            self.wake()
-            left = _WAIT_SLICE_S
-            if deadline is not None:
-                left = max(0.0, min(left, deadline - time.monotonic()))
-            try:
-                await asyncio.wait_for(future, left)
-            except TimeoutError:
-                pass
+                self._async_waiters.pop(future, None)
+        if self.closed and self.successor is not None:
+            return self.successor.put_forwarded(record)
+        next(self.dropped)
+        return False
+
+    def put_forwarded(self, record: Record) -> bool:
+        """A call that was waiting on a predecessor queue when it was replaced (reconfigure)."""
+        if self._try_admit(record):
+            return True
+        if self.overflow == "block" and not self.closed:
+            return self.put_blocking(record)
+        next(self.dropped)
+        return False
 
     # -- consumer side -----------------------------------------------------------------------
 
     def take(self, limit: int) -> list[Record]:
-        """Pop up to ``limit`` events (consumer only), give their room back, wake waiters."""
+        """Pop up to ``limit`` events (consumer only). Their slots stay taken until
+        :meth:`give_back`: a batch in a sink's hands still counts against ``maxsize``, so memory
+        stays bounded and a sink that logs while writing cannot refill the room it frees."""
         items = self.items
         depth = len(items)
         if depth > self.high_water_mark:
             self.high_water_mark = depth
-        count = min(limit, depth)
-        if not count:
-            return []
-        batch = [items.popleft() for _ in range(count)]
+        return [items.popleft() for _ in range(min(limit, depth))]
+
+    def give_back(self, count: int) -> None:
+        """Free the slots of a written batch and wake callers waiting for room."""
         if not self.closed:
             self.room.extend(itertools.repeat(None, count))
             if self.closed:  # closed meanwhile: take back what was just given
                 self.room.clear()
         if self._sync_waiters or self._async_waiters:
             self._notify_room()
-        return batch
 
     def _notify_room(self) -> None:
         with self.lock:
             if self._sync_waiters:
                 self.not_full.notify_all()
-            waiters, self._async_waiters = self._async_waiters, []
+            waiters, self._async_waiters = self._async_waiters, {}
         me = threading.get_ident()
-        for thread_id, loop, future in waiters:
+        for future, (thread_id, loop) in waiters.items():
             if thread_id == me:
                 _resolve(future)
             else:
@@ -291,8 +319,10 @@ class LogQueue:
                 except RuntimeError:  # that loop is closed; its waiter is gone with it
                     pass
 
-    def close(self) -> None:
-        """Accept nothing more: every later offer counts as dropped. Wakes every waiter."""
+    def close(self, successor: LogQueue | None = None) -> None:
+        """Accept nothing more: later offers count as dropped; waiting ``block`` callers move to
+        ``successor`` when there is one. Wakes every waiter."""
+        self.successor = successor
         self.closed = True
         self.room.clear()
         self._notify_room()

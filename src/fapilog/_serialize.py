@@ -88,7 +88,16 @@ class Serializer:
         except Exception:
             # Non-string keys the backend refuses, circular references, NaN, huge ints …
             self.fallbacks += 1
+        try:
             return _dumps_safe(_sanitize(merged, 0, set()))
+        except Exception:  # the last resort: a fixed line that cannot fail
+            return _dumps_safe(
+                {
+                    "timestamp": merged["timestamp"],
+                    "level": _safe_str(level),
+                    "event": "<unserializable record>",
+                }
+            )
 
 
 def _dumps_safe(record: Any) -> bytes:
@@ -98,8 +107,11 @@ def _dumps_safe(record: Any) -> bytes:
 
 def _sanitize(value: Any, depth: int, seen: set[int]) -> Any:
     """A JSON-safe copy: str keys, finite floats, no cycles, ``repr`` for everything else."""
-    if value is None or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, str | bool):
         return value
+    if isinstance(value, int):
+        # Past ~4,300 digits int -> str raises (CPython's int_max_str_digits).
+        return value if value.bit_length() < 4_000 else f"<int of {value.bit_length()} bits>"
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if depth >= _MAX_DEPTH or id(value) in seen:
@@ -108,11 +120,20 @@ def _sanitize(value: Any, depth: int, seen: set[int]) -> Any:
         seen.add(id(value))
         try:
             if isinstance(value, dict):
-                return {str(k): _sanitize(v, depth + 1, seen) for k, v in value.items()}
+                return {_safe_str(k): _sanitize(v, depth + 1, seen) for k, v in value.items()}
             return [_sanitize(v, depth + 1, seen) for v in value]
         finally:
             seen.discard(id(value))
     return _safe_repr(value)
+
+
+def _safe_str(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception:
+        return _safe_repr(value)
 
 
 def _safe_repr(value: object) -> str:

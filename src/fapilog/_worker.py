@@ -2,9 +2,10 @@
 
 Both park until the queue holds a batch's worth (``LogQueue.wake_at``) or ``flush_interval``
 passes, then drain everything queued, batch by batch. Producers wake a parked worker only when
-the depth crosses ``wake_at`` — never per event, because waking another thread costs a syscall.
-The parked flag and the depth check form a Dekker pair: the worker sets ``parked`` then looks at
-the depth; a producer appends then looks at ``parked``. One of the two always sees the other.
+the depth reaches ``wake_at`` (once per parking: ``LogQueue.wake_pending``) — never per event,
+because waking another thread costs a syscall. The parked flag and the depth check form a Dekker
+pair: the worker sets ``parked`` then looks at the depth; a producer appends then looks at
+``parked``. One of the two always sees the other.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ class Worker(Protocol):
         ...
 
 
-def report_crash(exc: BaseException) -> None:
+def report(message: str) -> None:
     try:
-        sys.stderr.write(f"fapilog: worker error (worker keeps running): {exc!r}\n")
+        sys.stderr.write(f"fapilog: {message}\n")
     except Exception:
         pass
 
@@ -60,16 +61,22 @@ class ThreadWorker:
 
     def _make_room(self) -> bool | None:
         # A sink that logs through fapilog runs on this thread: it must not wait for itself.
-        return False if threading.get_ident() == self._thread.ident else None
+        if threading.get_ident() == self._thread.ident:
+            return False
+        if not self._thread.is_alive():  # never started or gone: the caller drains
+            return self.consumer.drain_batch() > 0
+        return None
 
     def _run(self) -> None:
-        queue = self.consumer.queue
+        consumer = self.consumer
+        queue = consumer.queue
         items = queue.items
         wake_at = queue.wake_at
-        drain = self.consumer.drain_batch
-        while True:
+        drain = consumer.drain_batch
+        while not consumer.abandoned:
             try:
                 if not self._stopping and len(items) < wake_at:
+                    queue.wake_pending = False
                     queue.parked = True
                     if len(items) < wake_at:
                         self._event.wait(self.flush_interval_s)
@@ -82,7 +89,7 @@ class ThreadWorker:
                 if self._stopping and not items:
                     return
             except Exception as exc:  # pragma: no cover - the consumer isolates sink errors
-                report_crash(exc)
+                report(f"worker error (the worker keeps running): {exc!r}")
                 time.sleep(self.flush_interval_s)
 
     def stop(self, timeout: float | None) -> bool:
@@ -103,4 +110,44 @@ class ThreadWorker:
         return await asyncio.to_thread(self.stop, timeout)
 
     def flush_inline(self) -> bool:
-        return False
+        if self._thread.is_alive():
+            return False
+        self.consumer.drain_all()
+        return True
+
+
+class InlineWorker:
+    """No thread at all: each call that reaches the queue drains it on the caller's thread.
+
+    Used where no thread can be started or would outlive the process: while the interpreter
+    exits (logging from an ``atexit`` handler after fapilog's own has run) or when starting the
+    thread fails. Slow, but nothing is lost.
+    """
+
+    kind = "inline"
+
+    def __init__(self, consumer: Consumer, flush_interval_s: float = 0.0) -> None:
+        self.consumer = consumer
+        queue = consumer.queue
+        queue.wake_at = 1
+        queue.parked = True
+        queue.wake = self._drain
+        queue.make_room = lambda: consumer.drain_batch() > 0
+
+    def _drain(self) -> None:
+        self.consumer.queue.wake_pending = False
+        self.consumer.drain_all()
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float | None) -> bool:
+        self.consumer.drain_all()
+        return True
+
+    async def astop(self, timeout: float | None) -> bool:
+        return self.stop(timeout)
+
+    def flush_inline(self) -> bool:
+        self.consumer.drain_all()
+        return True

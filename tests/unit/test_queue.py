@@ -46,14 +46,16 @@ def test_drop_rejects_at_once_when_full_and_counts() -> None:
     assert q.counts() == (10, 5, 0, 0, 10)
 
 
-def test_taking_a_batch_makes_room_again() -> None:
-    """The consumer's take() frees exactly the slots it popped."""
+def test_a_batch_frees_its_slots_only_when_given_back() -> None:
+    """take() keeps the popped events' slots (they are in a sink's hands); give_back frees them."""
     q = _queue("drop")
     offer = _caller(q, INFO)
     for i in range(10):
         offer(_rec(i))
     batch = q.take(3)
     assert [r[5]["i"] for r in batch] == [0, 1, 2]
+    assert _caller(q, INFO)(_rec(99)) is False
+    q.give_back(3)
     assert [offer(_rec(i)) for i in range(4)] == [True, True, True, False]
 
 
@@ -119,7 +121,7 @@ def test_async_block_waits_without_blocking_the_loop() -> None:
         async def consumer() -> None:
             order.append("consumer ran")
             await asyncio.sleep(0.01)
-            q.take(1)
+            q.give_back(len(q.take(1)))
 
         task = asyncio.create_task(consumer())
         result = await q.aput(_rec(1))
@@ -153,7 +155,7 @@ def test_closed_queue_drops_everything(overflow: str) -> None:
     assert _caller(q, INFO)(_rec(0)) is False
     assert _caller(q, ERROR)(_rec(1)) is False
     assert q.counts()[:3] == (0, 2, 0)
-    q.take(5)
+    q.give_back(len(q.take(5)))
     assert _caller(q, INFO)(_rec(2)) is False
 
 

@@ -56,8 +56,8 @@ def _parse(uri: str) -> tuple[str, str, dict[str, Any]]:
             number = convert(values[-1])
         except ValueError:
             raise _bad(uri, f"{key}={values[-1]!r} is not a number") from None
-        if number < 0:
-            raise _bad(uri, f"{key} must be >= 0")
+        if not number >= 0 or number == float("inf"):
+            raise _bad(uri, f"{key} must be a finite number >= 0")
         params[key] = number
     return kind, path, params
 

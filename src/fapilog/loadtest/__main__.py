@@ -1,0 +1,7 @@
+"""``python -m fapilog.loadtest``."""
+
+import sys
+
+from fapilog.loadtest import main
+
+sys.exit(main())

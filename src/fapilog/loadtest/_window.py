@@ -1,0 +1,247 @@
+"""One paced, measured window of log calls through the current pipeline.
+
+This is the only place that issues and times log calls: the load test's engine and the
+benchmark matrix both measure through :func:`paced_window`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import fapilog
+from fapilog._pipeline import current_pipeline
+from fapilog.loadtest._histogram import LatencyHistogram
+from fapilog.loadtest._pacer import Pacer
+
+__all__ = ["WARNING_EVERY", "PacedWindow", "paced_window"]
+
+#: One call in this many is a WARNING (the rest INFO), so ``sample`` has events it must keep.
+WARNING_EVERY = 100
+#: A task that is behind schedule yields to the loop after this many back-to-back calls, so
+#: one late task cannot starve the other tasks and the lag sentinel for the whole catch-up.
+_CATCH_UP_YIELD_EVERY = 64
+_EVENT = "loadtest.request"
+_ROUTE = "/api/orders"
+
+
+@dataclass(frozen=True, slots=True)
+class PacedWindow:
+    """What one window measured. Latencies are per call, in nanoseconds."""
+
+    #: Log calls issued (each an attempt: the load test logs at INFO and WARNING only).
+    calls: int
+    #: Calls that returned True (the event was put on the queue).
+    accepted: int
+    #: Sum of every call's latency.
+    total_latency_ns: int
+    #: Every call's latency.
+    histogram: LatencyHistogram
+    #: Latency of the calls that did not have to wait for room.
+    non_blocking: LatencyHistogram
+    #: Latency of the calls that waited for room (``block`` only; see ``waited_calls``).
+    waited: LatencyHistogram
+    #: Calls during which the queue's ``block_waits`` counter moved. Exact for asyncio
+    #: producers (a call that does not wait does not yield, so no one else can move it);
+    #: with producer threads a call that overlapped another's wait may be counted too.
+    waited_calls: int
+    #: WARNING calls issued and accepted (``sample`` must accept every one while there is room).
+    warnings: int
+    warnings_accepted: int
+    #: Wall time from the window's start until its last call returned.
+    elapsed_s: float
+    #: The rate the schedule offered and the rate the calls were really issued at.
+    offered_rate: float
+    achieved_rate: float
+    #: The latest any call started after its scheduled time.
+    max_schedule_lag_ns: int
+
+    @property
+    def mean_latency_ns(self) -> float:
+        return self.total_latency_ns / self.calls if self.calls else 0.0
+
+
+@dataclass(slots=True)
+class _Tally:
+    """One producer thread's counts (asyncio tasks share one: they never run at once)."""
+
+    non_blocking: LatencyHistogram = field(default_factory=LatencyHistogram)
+    waited: LatencyHistogram = field(default_factory=LatencyHistogram)
+    accepted: int = 0
+    warnings: int = 0
+    warnings_accepted: int = 0
+    max_lag_ns: int = 0
+
+    def merge(self, other: _Tally) -> None:
+        self.non_blocking.merge(other.non_blocking)
+        self.waited.merge(other.waited)
+        self.accepted += other.accepted
+        self.warnings += other.warnings
+        self.warnings_accepted += other.warnings_accepted
+        self.max_lag_ns = max(self.max_lag_ns, other.max_lag_ns)
+
+
+class _WaitCounter(Protocol):
+    """The queue's count of calls that started waiting for room (``block`` only)."""
+
+    @property
+    def block_waits(self) -> int: ...
+
+
+def _split(total: int, parts: int) -> list[int]:
+    share, extra = divmod(total, parts)
+    return [share + (1 if k < extra else 0) for k in range(parts)]
+
+
+def _count(tally: _Tally, latency: int, waited: bool, accepted: bool, is_warning: bool) -> None:
+    (tally.waited if waited else tally.non_blocking).record(latency)
+    if accepted:
+        tally.accepted += 1
+    if is_warning:
+        tally.warnings += 1
+        if accepted:
+            tally.warnings_accepted += 1
+
+
+async def _task_producer(
+    producer: int, calls: int, pacer: Pacer, tally: _Tally, queue: _WaitCounter, blocking: bool
+) -> None:
+    log = fapilog.log
+    clock = time.perf_counter_ns
+    behind = 0
+    for seq in range(calls):
+        if pacer.delay_s() > 0:
+            behind = 0
+            late_ns = await pacer.wait()
+        else:
+            behind += 1
+            if behind % _CATCH_UP_YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            late_ns = pacer.claim()
+        if late_ns > tally.max_lag_ns:
+            tally.max_lag_ns = late_ns
+        is_warning = (seq + producer) % WARNING_EVERY == 0
+        waits_before = queue.block_waits
+        if blocking:
+            call = log.awarning if is_warning else log.ainfo
+            start = clock()
+            accepted = await call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+            latency = clock() - start
+        else:
+            sync_call = log.warning if is_warning else log.info
+            start = clock()
+            accepted = sync_call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+            latency = clock() - start
+        _count(tally, latency, queue.block_waits != waits_before, accepted, is_warning)
+
+
+def _thread_producer(
+    producer: int, calls: int, pacer: Pacer, queue: _WaitCounter, stop: threading.Event
+) -> _Tally:
+    # Threads always use the sync methods: under ``block`` they wait in the calling thread,
+    # as a sync handler in a thread pool would.
+    tally = _Tally()
+    log = fapilog.log
+    clock = time.perf_counter_ns
+    for seq in range(calls):
+        if stop.is_set():  # the window was cancelled or failed: stop offering load
+            break
+        late_ns = pacer.wait_sync()
+        if late_ns > tally.max_lag_ns:
+            tally.max_lag_ns = late_ns
+        is_warning = (seq + producer) % WARNING_EVERY == 0
+        call = log.warning if is_warning else log.info
+        waits_before = queue.block_waits
+        start = clock()
+        accepted = call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+        latency = clock() - start
+        _count(tally, latency, queue.block_waits != waits_before, accepted, is_warning)
+    return tally
+
+
+async def paced_window(
+    total_calls: int,
+    rate: float,
+    concurrency: int = 10,
+    *,
+    blocking: bool = False,
+    threads: int = 0,
+) -> PacedWindow:
+    """Issue ``total_calls`` log calls through the current pipeline at ``rate`` calls/s overall.
+
+    The calls are split evenly over ``concurrency`` asyncio tasks and ``threads`` producer
+    threads, each on its own absolute schedule (staggered so the aggregate is smooth). With
+    ``blocking`` the tasks ``await log.ainfo(...)`` (the path that waits for room under
+    ``block``); otherwise they call ``log.info(...)``. Configure the pipeline first.
+    """
+    if total_calls < 0:
+        raise ValueError(f"total_calls must be >= 0, got {total_calls!r}")
+    if not rate > 0:
+        raise ValueError(f"rate must be > 0, got {rate!r}")
+    if concurrency < 1 or threads < 0:
+        raise ValueError("concurrency must be >= 1 and threads >= 0")
+    pipeline = current_pipeline()
+    if pipeline is None:
+        raise RuntimeError("paced_window needs a configured pipeline: call configure_logging()")
+    queue = pipeline.queue
+    producers = concurrency + threads
+    shares = _split(total_calls, producers)
+    producer_rate = rate / producers
+    stagger_ns = 1e9 / rate
+    loop = asyncio.get_running_loop()
+    shared = _Tally()
+    stop = threading.Event()
+    start_ns = time.perf_counter_ns()
+
+    def pacer_for(producer: int) -> Pacer:
+        return Pacer(producer_rate, start_ns=start_ns + round(producer * stagger_ns))
+
+    executor = (
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fapilog-loadtest")
+        if threads
+        else None
+    )
+    try:
+        thread_runs = [
+            asyncio.wrap_future(
+                executor.submit(_thread_producer, p, shares[p], pacer_for(p), queue, stop),
+                loop=loop,
+            )
+            for p in range(concurrency, producers)
+            if executor is not None
+        ]
+        await asyncio.gather(
+            *(
+                _task_producer(p, shares[p], pacer_for(p), shared, queue, blocking)
+                for p in range(concurrency)
+            )
+        )
+        for tally in await asyncio.gather(*thread_runs):
+            shared.merge(tally)
+    finally:
+        stop.set()
+        if executor is not None:
+            executor.shutdown(wait=True)
+    elapsed_s = (time.perf_counter_ns() - start_ns) / 1e9
+    histogram = LatencyHistogram()
+    histogram.merge(shared.non_blocking)
+    histogram.merge(shared.waited)
+    return PacedWindow(
+        calls=histogram.count,
+        accepted=shared.accepted,
+        total_latency_ns=histogram.total_ns,
+        histogram=histogram,
+        non_blocking=shared.non_blocking,
+        waited=shared.waited,
+        waited_calls=shared.waited.count,
+        warnings=shared.warnings,
+        warnings_accepted=shared.warnings_accepted,
+        elapsed_s=elapsed_s,
+        offered_rate=rate,
+        achieved_rate=histogram.count / elapsed_s if elapsed_s > 0 else 0.0,
+        max_schedule_lag_ns=shared.max_lag_ns,
+    )

@@ -1,0 +1,212 @@
+"""``fapilog.loadtest`` reports: the fixed first lines, PASS/FAIL, the table, the JSON document."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import fapilog
+from fapilog.loadtest import SCHEMA, LatencyHistogram, PacedWindow
+from fapilog.loadtest._config import LoadTestConfig
+from fapilog.loadtest._engine import RunResult
+from fapilog.loadtest._report import comparison_table, fmt_us, json_document, text_report
+
+
+def histogram_of(*samples_ns: int) -> LatencyHistogram:
+    histogram = LatencyHistogram()
+    for sample in samples_ns:
+        histogram.record(sample)
+    return histogram
+
+
+def make_run(
+    *,
+    strategy: str = "drop",
+    attempted: int = 50_000,
+    enqueued: int = 49_875,
+    dropped: int = 125,
+    sampled_out: int = 0,
+    delivered: int | None = None,
+    latency_ns: int = 42_000,
+    waited_ns: tuple[int, ...] = (),
+    elapsed_s: float = 5.0,
+    config: LoadTestConfig | None = None,
+) -> RunResult:
+    """A result as the engine would return it, with every call taking ``latency_ns``."""
+    config = config or LoadTestConfig()
+    non_blocking = LatencyHistogram()
+    for _ in range(attempted - len(waited_ns)):
+        non_blocking.record(latency_ns)
+    waited = histogram_of(*waited_ns)
+    everything = LatencyHistogram()
+    everything.merge(non_blocking)
+    everything.merge(waited)
+    window = PacedWindow(
+        calls=attempted,
+        accepted=enqueued,
+        total_latency_ns=everything.total_ns,
+        histogram=everything,
+        non_blocking=non_blocking,
+        waited=waited,
+        waited_calls=waited.count,
+        warnings=attempted // 100,
+        warnings_accepted=attempted // 100,
+        elapsed_s=elapsed_s,
+        offered_rate=config.offered_rate,
+        achieved_rate=attempted / elapsed_s,
+        max_schedule_lag_ns=1_500_000,
+    )
+    return RunResult(
+        strategy=strategy,
+        config=config,
+        window=window,
+        attempted=attempted,
+        enqueued=enqueued,
+        dropped=dropped,
+        sampled_out=sampled_out,
+        delivered=enqueued if delivered is None else delivered,
+        delivered_source="memory sink, after drain",
+        failed=0,
+        lost=0,
+        block_waits=waited.count,
+        queue_high_water_mark=10_000,
+        batches=200,
+        sink_errors=0,
+        retries=0,
+        loop_lag=histogram_of(100_000, 200_000, 1_900_000),
+        cpu_s=0.5,
+        loop_thread_cpu_s=0.4,
+    )
+
+
+def test_first_four_lines_have_the_documented_form() -> None:
+    """The report opens with exactly these four lines, thousands separators and µs included."""
+    lines = text_report(make_run()).splitlines()
+    assert lines[:4] == [
+        "Total logs attempted: 50,000",
+        "Successfully enqueued: 49,875",
+        "Dropped: 125",
+        "Avg enqueue latency: 42 µs",
+    ]
+
+
+def test_split_averages_shown_only_when_both_kinds_of_call_occur() -> None:
+    """Non-blocking and waited averages get their own line only when both happened."""
+    assert "non-blocking calls" not in text_report(make_run())
+    report = text_report(
+        make_run(attempted=1_000, enqueued=1_000, dropped=0, waited_ns=(2_000_000,))
+    )
+    assert report.splitlines()[4].startswith("  non-blocking calls: 42 µs avg (999)")
+    assert "calls that waited for room: 2,000 µs avg (1)" in report
+
+
+def test_report_has_every_section() -> None:
+    """Then: sampled out, delivered, rates, latency table, lag, CPU, configuration, result."""
+    report = text_report(make_run())
+    for expected in (
+        "Sampled out: 0",
+        "Delivered: 49,875 (memory sink, after drain)",
+        "Offered rate: 10,000 logs/s (10 tasks × 1,000 logs/s, 5 s after 1 s warm-up)",
+        "Achieved rate: 10,000 logs/s (100.0% of offered",
+        "p50",
+        "p99.9",
+        "Event-loop lag: p50 0.20 ms, p99 1.90 ms, max 1.90 ms",
+        "CPU per event: 10 µs (whole process until drained: 8.0 µs on the loop thread, "
+        "2.0 µs in other threads)",
+        "Configuration: worker=thread sink=memory",
+        "Result: PASS",
+    ):
+        assert expected in report
+
+
+def test_delivery_shortfall_is_reported() -> None:
+    """Delivered below enqueued is never silent."""
+    assert "NOT DELIVERED: 5 enqueued" in text_report(make_run(delivered=49_870))
+
+
+def test_behind_schedule_is_said_plainly() -> None:
+    """A run below 99 % of the offered rate says it fell behind."""
+    assert "BEHIND SCHEDULE" not in text_report(make_run(elapsed_s=5.02))
+    assert "BEHIND SCHEDULE" in text_report(make_run(elapsed_s=6.0))
+
+
+@pytest.mark.parametrize(
+    ("latency_ns", "elapsed_s", "passed"),
+    [
+        (42_000, 5.0, True),
+        (99_999, 5.0, True),
+        (100_000, 5.0, False),  # the average must be below the target
+        (42_000, 5.0 / 0.95, True),  # exactly 95 % of the target rate
+        (42_000, 5.3, False),  # 94.3 % of the target rate
+    ],
+)
+def test_pass_needs_latency_below_target_at_95_percent_of_target_rate(
+    latency_ns: int, elapsed_s: float, passed: bool
+) -> None:
+    """PASS = average enqueue latency < target and achieved rate >= 95 % of the target rate."""
+    run = make_run(latency_ns=latency_ns, elapsed_s=elapsed_s)
+    assert run.passed is passed
+    verdict = "Result: PASS" if passed else "Result: FAIL"
+    assert text_report(run).splitlines()[-1].startswith(verdict)
+
+
+def test_explicit_target_rate_is_used() -> None:
+    """--target-rate replaces the offered rate as the rate PASS is judged against."""
+    run = make_run(config=LoadTestConfig(target_rate=20_000))
+    assert run.passed is False
+    assert "of target 20,000 logs/s" in text_report(run)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.84, "0.84"), (1.34, "1.3"), (42.0, "42"), (41.6, "42"), (3456.0, "3,456")],
+)
+def test_microsecond_formatting(value: float, text: str) -> None:
+    """Latencies keep the precision a reader needs, with thousands separators."""
+    assert fmt_us(value) == text
+
+
+def test_comparison_table_has_one_column_per_strategy() -> None:
+    """--strategy all prints one table: a column per strategy, a row per number."""
+    runs = [
+        make_run(strategy="drop"),
+        make_run(strategy="block", dropped=0, enqueued=50_000),
+        make_run(strategy="sample", sampled_out=300, enqueued=49_700, dropped=0),
+    ]
+    lines = comparison_table(runs).splitlines()
+    assert lines[1].split() == ["drop", "block", "sample"]
+    rows = {}
+    for line in lines[2:]:
+        label, *cells = re.split(r"\s{2,}", line.strip())
+        rows[label] = cells
+    assert rows["Total logs attempted"] == ["50,000", "50,000", "50,000"]
+    assert rows["Successfully enqueued"] == ["49,875", "50,000", "49,700"]
+    assert rows["Dropped"] == ["125", "0", "0"]
+    assert rows["Sampled out"] == ["0", "0", "300"]
+    assert rows["Result"] == ["PASS", "PASS", "PASS"]
+
+
+def test_json_document_carries_schema_environment_config_and_numbers() -> None:
+    """The JSON has a schema, the environment, the configuration and the report's numbers."""
+    config = LoadTestConfig(strategy="drop")
+    document = json.loads(json.dumps(json_document(config, [make_run()])))
+    assert document["schema"] == SCHEMA
+    assert document["environment"]["fapilog_version"] == fapilog.__version__
+    for key in ("python", "platform", "cpu_count", "utc_time"):
+        assert document["environment"][key]
+    assert document["config"]["rate"] == 1000.0
+    assert document["config"]["target_rate"] == 10_000
+    (run,) = document["runs"]
+    assert (run["attempted"], run["enqueued"], run["dropped"], run["sampled_out"]) == (
+        50_000,
+        49_875,
+        125,
+        0,
+    )
+    assert run["avg_enqueue_latency_us"] == pytest.approx(42.0)
+    assert run["latency_us"]["all"]["p99_9"] == pytest.approx(42.0, rel=0.01)
+    assert run["loop_lag_ms"]["max"] == pytest.approx(1.9)
+    assert run["passed"] is True
+    assert document["passed"] is True

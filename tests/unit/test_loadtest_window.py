@@ -1,0 +1,138 @@
+"""``fapilog.loadtest.paced_window``: exact call counts, the waited/non-blocking split, fields."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import pytest
+
+import fapilog
+from fapilog.loadtest import PacedWindow, paced_window
+from fapilog.loadtest._window import WARNING_EVERY
+from fapilog.sinks import MemorySink
+
+
+def expected_warnings(total_calls: int, producers: int) -> int:
+    """Warnings in the documented mix: call ``seq`` of producer p when (seq + p) % 100 == 0."""
+    share, extra = divmod(total_calls, producers)
+    return sum(
+        1
+        for p in range(producers)
+        for seq in range(share + (1 if p < extra else 0))
+        if (seq + p) % WARNING_EVERY == 0
+    )
+
+
+async def measure(
+    sink: MemorySink,
+    total: int,
+    rate: float,
+    *,
+    concurrency: int = 3,
+    threads: int = 0,
+    **settings: Any,
+) -> tuple[PacedWindow, fapilog.PipelineStats]:
+    fapilog.configure_logging(sinks=(sink,), **settings)
+    window = await paced_window(
+        total,
+        rate,
+        concurrency,
+        blocking=settings.get("queue_overflow") == "block",
+        threads=threads,
+    )
+    return window, await fapilog.ashutdown()
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_issues_exactly_total_calls_through_the_current_pipeline(threads: int) -> None:
+    """Every call is issued and counted once: the window's counts equal the pipeline's."""
+    sink = MemorySink()
+    window, stats = asyncio.run(measure(sink, 601, 6000.0, threads=threads))
+    assert window.calls == 601 == stats.attempted
+    assert window.accepted == stats.enqueued == sink.count == 601
+    assert window.histogram.count == window.non_blocking.count == 601
+    assert window.waited_calls == window.waited.count == 0
+    assert window.total_latency_ns == window.histogram.total_ns > 0
+    assert window.warnings == window.warnings_accepted == expected_warnings(601, 3 + threads)
+    assert window.offered_rate == 6000.0
+    assert window.achieved_rate == pytest.approx(601 / window.elapsed_s)
+
+
+def test_never_sends_ahead_of_the_schedule() -> None:
+    """Open loop, absolute schedule: the last of N calls at rate R cannot go before (N-1)/R."""
+    window, _ = asyncio.run(measure(MemorySink(), 200, 1000.0, concurrency=4))
+    assert window.elapsed_s >= 199 / 1000.0
+
+
+def test_records_carry_the_documented_fields() -> None:
+    """Each call logs a structured event with a handful of fields, INFO with some WARNING."""
+    sink = MemorySink(keep=1000)
+    asyncio.run(measure(sink, 300, 10_000.0, concurrency=2))
+    records = sink.records
+    assert len(records) == 300
+    assert {r["event"] for r in records} == {"loadtest.request"}
+    assert {r["level"] for r in records} == {"info", "warning"}
+    assert sum(r["level"] == "warning" for r in records) == expected_warnings(300, 2)
+    assert {"producer", "seq", "route", "status", "timestamp"} <= set(records[0])
+    assert sorted((r["producer"], r["seq"]) for r in records) == sorted(
+        [(0, seq) for seq in range(150)] + [(1, seq) for seq in range(150)]
+    )
+
+
+def test_block_calls_that_waited_are_classified_exactly() -> None:
+    """With asyncio producers only, "waited" calls are exactly the queue's block_waits."""
+    sink = MemorySink(delay=0.01)
+    window, stats = asyncio.run(
+        measure(
+            sink,
+            600,
+            6000.0,
+            queue_overflow="block",
+            queue_maxsize=20,
+            queue_batch_size=10,
+            queue_block_timeout=None,
+        )
+    )
+    assert stats.block_waits > 0
+    assert window.waited_calls == window.waited.count == stats.block_waits
+    assert window.non_blocking.count == 600 - stats.block_waits
+    assert window.accepted == sink.count == 600
+    assert stats.dropped == 0
+    # a call that waited for a 10 ms batch is slower than any that did not
+    assert window.waited.mean_ns > window.non_blocking.mean_ns
+
+
+def test_drop_rejects_and_counts_when_full() -> None:
+    """Under drop with a stalled sink, rejected calls are the pipeline's drops."""
+    sink = MemorySink(delay=0.05)
+    window, stats = asyncio.run(measure(sink, 400, 8000.0, queue_maxsize=20, queue_batch_size=10))
+    assert stats.dropped > 0
+    assert window.calls - window.accepted == stats.dropped
+    assert window.waited_calls == 0
+
+
+def test_result_is_frozen() -> None:
+    """PacedWindow is an immutable record the benchmark matrix can keep."""
+    window, _ = asyncio.run(measure(MemorySink(), 10, 1000.0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        window.calls = 0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((-1, 100.0), {}), ((10, 0.0), {}), ((10, 100.0, 0), {}), ((10, 100.0), {"threads": -1})],
+)
+def test_bad_arguments_are_rejected(args: tuple[float, ...], kwargs: dict[str, int]) -> None:
+    """Negative counts, a zero rate or no producers are programming errors."""
+    fapilog.configure_logging(sinks=(MemorySink(),))
+    with pytest.raises(ValueError, match="must be"):
+        asyncio.run(paced_window(*args, **kwargs))  # type: ignore[arg-type]
+
+
+def test_needs_a_configured_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a pipeline there is nothing to measure: a clear error, not a silent autoconfigure."""
+    monkeypatch.setattr("fapilog.loadtest._window.current_pipeline", lambda: None)
+    with pytest.raises(RuntimeError, match="configure_logging"):
+        asyncio.run(paced_window(10, 100.0))
