@@ -3,8 +3,10 @@
 Many producers (threads, tasks on any loop) and one consumer, without a lock on the common path:
 the queue's room is a deque of ``maxsize`` tokens. A producer pops a token (``deque.pop`` is
 atomic) and appends its record; no token, no room. The consumer pops records (it is the only one
-popping) and gives the tokens back. So the bound is exact, and each count is an
-``itertools.count`` whose ``next()`` is atomic — ``n += 1`` from several threads can lose updates.
+popping) and gives the tokens back once the batch is written. So the bound is exact. Admitted
+events need no counter (``enqueued`` is what the consumer took plus what is queued); refusals are
+counted with ``itertools.count``, whose ``next()`` is atomic — ``n += 1`` from several threads
+can lose updates.
 A lock (and a condition) exists only for callers that wait for room under ``block``.
 
 The strategy is chosen once, when the pipeline is built: :meth:`LogQueue.call_for` makes the
@@ -67,7 +69,10 @@ class LogQueue:
         #: One token per free slot. Empty once closed: a closed queue is simply always full.
         self.room: deque[None] = deque(itertools.repeat(None, maxsize))
         self.closed = False
-        self.enqueued = itertools.count()
+        #: Events the consumer has taken. ``enqueued`` is ``taken + len(items)``, read together
+        #: under ``_take_lock``: the hot path keeps no counter of its own for admitted events.
+        self.taken = 0
+        self._take_lock = threading.Lock()
         self.dropped = itertools.count()
         self.sampled_out = itertools.count()
         #: Calls that found no room under ``block`` (plain int: only changed under ``lock``).
@@ -109,7 +114,6 @@ class LogQueue:
         context = CONTEXT.get
         items, room = self.items, self.room
         append, take_room = items.append, room.pop
-        count_enqueued = self.enqueued.__next__
         wake_at = self.wake_at
         on_full = self._on_full_for(level)
         q = self
@@ -124,7 +128,6 @@ class LogQueue:
                         pass
                     else:
                         append((now(), name, event, context(), logger._fields, fields))
-                        count_enqueued()
                         if len(items) >= wake_at and q.parked and not q.wake_pending:
                             q.wake_pending = True
                             q.wake()
@@ -150,7 +153,6 @@ class LogQueue:
                     pass
                 else:
                     append((now(), name, event, context(), logger._fields, fields))
-                    count_enqueued()
                     if len(items) >= wake_at and q.parked and not q.wake_pending:
                         q.wake_pending = True
                         q.wake()
@@ -195,7 +197,6 @@ class LogQueue:
         except IndexError:
             return False
         self.items.append(record)
-        next(self.enqueued)
         return True
 
     def put_blocking(self, record: Record) -> bool:
@@ -290,10 +291,13 @@ class LogQueue:
         :meth:`give_back`: a batch in a sink's hands still counts against ``maxsize``, so memory
         stays bounded and a sink that logs while writing cannot refill the room it frees."""
         items = self.items
-        depth = len(items)
+        with self._take_lock:
+            depth = len(items)
+            batch = [items.popleft() for _ in range(min(limit, depth))]
+            self.taken += len(batch)
         if depth > self.high_water_mark:
             self.high_water_mark = depth
-        return [items.popleft() for _ in range(min(limit, depth))]
+        return batch
 
     def give_back(self, count: int) -> None:
         """Free the slots of a written batch and wake callers waiting for room."""
@@ -329,12 +333,14 @@ class LogQueue:
 
     def counts(self) -> tuple[int, int, int, int, int]:
         """(enqueued, dropped, sampled_out, block_waits, depth)."""
+        with self._take_lock:
+            taken, depth = self.taken, len(self.items)
         return (
-            _value(self.enqueued),
+            taken + depth,
             _value(self.dropped),
             _value(self.sampled_out),
             self.block_waits,
-            len(self.items),
+            depth,
         )
 
 
