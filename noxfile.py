@@ -1,0 +1,119 @@
+"""nox sessions: tests, lint, the benchmark matrix and its gate, the load test, workflow checks.
+
+    nox -l                          # list sessions
+    nox -s tests                    # pytest on every installed Python of the matrix
+    nox -s bench-3.12 -- --fast     # one Python; arguments after -- reach bench/bench_enqueue.py
+    BENCH_STRATEGIES=drop BENCH_MAXSIZES=1000 BENCH_FAST=1 nox -s bench   # a trimmed matrix
+    nox -s bench_compare            # gate .bench/*.json (+ bench/baseline/ when present)
+
+A Python of the matrix that is not installed is skipped with a warning locally, and is an error
+when ``CI`` is set (GitHub Actions and ``.ci/run`` set it), so CI never skips one silently.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import nox
+
+PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
+ROOT = Path(__file__).resolve().parent
+BENCH_DIR = ROOT / ".bench"
+BASELINE_DIR = ROOT / "bench" / "baseline"
+# What `make lint` checks too (a bare `ruff format .` would also reformat Markdown code blocks).
+LINT_PATHS = ("src", "tests", "bench", "scripts", "noxfile.py")
+WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+
+# The benchmark matrix: each axis can be trimmed with an environment variable (comma-separated),
+# and anything after `--` is passed to bench/bench_enqueue.py last, so it wins.
+BENCH_AXES = {
+    "BENCH_STRATEGIES": ("--strategies", "drop,block,sample"),
+    "BENCH_MAXSIZES": ("--maxsizes", "100,1000,10000"),
+    "BENCH_WORKERS": ("--workers", "thread,loop"),
+    "BENCH_LOADS": ("--loads", "nominal,overload"),
+    "BENCH_RATES": ("--rates", "10000"),
+    "BENCH_FAMILIES": ("--families", "enqueue,throughput"),
+}
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = "CI" in os.environ
+nox.options.sessions = ["lint", "tests"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """pytest (posargs are passed to pytest)."""
+    session.install(".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check, mypy --strict on src/."""
+    session.install(".[lint,fast]")  # orjson ships its types; mypy needs them for _serialize
+    session.run("ruff", "check", *LINT_PATHS)
+    session.run("ruff", "format", "--check", *LINT_PATHS)
+    session.run("mypy", "--strict", "src")
+
+
+def _bench_output(python: str) -> Path:
+    """A new file per run: ``.bench/bench-<python>-<UTC time>.json``; never an existing one."""
+    out_dir = Path(os.environ.get("BENCH_OUT_DIR", BENCH_DIR))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = out_dir / f"bench-{python}-{stamp}.json"
+    if path.exists():  # two runs in the same second: refuse rather than overwrite
+        raise SystemExit(f"{path} already exists; wait a second or set BENCH_OUT_DIR")
+    return path
+
+
+@nox.session(python=PYTHONS)
+def bench(session: nox.Session) -> None:
+    """The pyperf matrix on one Python; writes one pyperf JSON file under .bench/."""
+    session.install(".[bench,fast]")
+    args = []
+    for env, (option, default) in BENCH_AXES.items():
+        args += [option, os.environ.get(env, default)]
+    if os.environ.get("BENCH_FAST", "") not in ("", "0"):
+        args.append("--fast")
+    output = _bench_output(str(session.python))
+    started = time.monotonic()
+    session.run(
+        "python", "bench/bench_enqueue.py", "--output", str(output), *args, *session.posargs
+    )
+    session.log(f"wrote {output} in {time.monotonic() - started:.0f} s")
+
+
+@nox.session
+def bench_compare(session: nox.Session) -> None:
+    """The gate: .bench/*.json against the target and bench/baseline/ (posargs replace paths)."""
+    session.install(".[bench]")
+    args = list(session.posargs)
+    out_dir = os.environ.get("BENCH_OUT_DIR")
+    if out_dir and not args:
+        args = [out_dir, "--out-dir", str(Path(out_dir) / "report")]
+    baseline = os.environ.get("BENCH_BASELINE") or (
+        str(BASELINE_DIR) if any(BASELINE_DIR.glob("*.json")) else ""
+    )
+    if baseline and "--baseline" not in args:
+        args += ["--baseline", baseline]
+    session.run("python", "bench/bench_compare.py", *args)
+
+
+@nox.session
+def loadtest(session: nox.Session) -> None:
+    """scripts/load_test_log_queue.py with the posargs (e.g. -- --strategy all --duration 5)."""
+    session.install(".[fast]")
+    session.run("python", "scripts/load_test_log_queue.py", *session.posargs)
+
+
+@nox.session
+def workflows(session: nox.Session) -> None:
+    """Validate .github/workflows/*.yml offline: zizmor, and GitHub's workflow JSON schema."""
+    if not WORKFLOWS:
+        session.error("no .github/workflows/*.yml files")
+    session.install("zizmor>=1.0", "check-jsonschema>=0.29")
+    session.run("zizmor", "--offline", *WORKFLOWS)
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *WORKFLOWS)

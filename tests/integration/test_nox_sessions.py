@@ -1,0 +1,58 @@
+"""noxfile.py: the sessions the project documents exist, and bench output never overwrites."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("nox")
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHONS = ("3.11", "3.12", "3.13", "3.14")
+
+
+@pytest.mark.timeout(60)
+def test_nox_lists_every_session() -> None:
+    """`nox -l` lists tests and bench for every matrix Python, and lint, bench_compare,
+    loadtest and workflows."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", "-f", str(ROOT / "noxfile.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # "* name -> doc" for default sessions, "- name -> doc" for the others.
+    names = {
+        line[2:].split(" -> ")[0].strip()
+        for line in proc.stdout.splitlines()
+        if line[:2] in ("* ", "- ")
+    }
+    expected = {f"{name}-{py}" for name in ("tests", "bench") for py in PYTHONS}
+    expected |= {"lint", "bench_compare", "loadtest", "workflows"}
+    assert expected <= names, sorted(expected - names)
+
+
+def test_bench_output_name_is_new_and_never_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bench session names its output by Python and UTC time, under BENCH_OUT_DIR, and
+    refuses a name that already exists instead of overwriting it."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        import noxfile
+    finally:
+        sys.path.remove(str(ROOT))
+    monkeypatch.setenv("BENCH_OUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setattr(time, "strftime", lambda *_: "20260101T000000Z")
+    first = noxfile._bench_output("3.12")
+    assert first == tmp_path / "out" / "bench-3.12-20260101T000000Z.json"
+    first.write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit, match="already exists"):
+        noxfile._bench_output("3.12")
