@@ -111,11 +111,10 @@ class Consumer:
             total += count
         return total
 
-    def abandon(self) -> tuple[int, int]:
-        """Stop counting (shutdown gave up); return the final (delivered, failed)."""
+    def abandon(self) -> None:
+        """Stop counting (shutdown gave up): what is queued or in a sink's hands is ``lost``."""
         with self._count_lock:
             self.abandoned = True
-            return self.delivered, self.failed
 
     def _write(self, slot: SinkSlot, lines: list[bytes]) -> bool:
         now = time.monotonic()
@@ -140,10 +139,14 @@ class Consumer:
                 return True
         slot.failed += len(lines)
         slot.resting_until = time.monotonic() + REST_S
-        self._report(slot, len(lines), error)
+        self._report(
+            slot,
+            f"refused a batch of {len(lines)} events after {ATTEMPTS} attempts: "
+            f"{type(error).__name__}: {error}; resting it {REST_S:g} s",
+        )
         return False
 
-    def _report(self, slot: SinkSlot, count: int, error: BaseException | None) -> None:
+    def _report(self, slot: SinkSlot, what: str) -> None:
         now = time.monotonic()
         if now < slot.next_report:
             slot.unreported += 1
@@ -152,10 +155,7 @@ class Consumer:
         more = f" ({slot.unreported} more failed batches not reported)" if slot.unreported else ""
         slot.unreported = 0
         try:
-            sys.stderr.write(
-                f"fapilog: sink {slot.name!r} refused a batch of {count} events after {ATTEMPTS} "
-                f"attempts: {type(error).__name__}: {error}; resting it {REST_S:g} s{more}\n"
-            )
+            sys.stderr.write(f"fapilog: sink {slot.name!r} {what}{more}\n")
         except Exception:  # stderr itself is gone; nothing sensible is left to do
             pass
 
@@ -170,4 +170,4 @@ class Consumer:
             except Exception as exc:
                 self.sink_errors += 1
                 slot.errors += 1
-                self._report(slot, 0, exc)
+                self._report(slot, f"failed to close: {type(exc).__name__}: {exc}")

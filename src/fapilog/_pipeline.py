@@ -347,19 +347,17 @@ async def ashutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStat
 
 
 def _at_exit() -> None:
-    global _exiting
+    global _exiting, _inherited
     # From here on no worker thread would be drained (or even start): a pipeline built by a
-    # later log call (another atexit handler logging) delivers inline instead.
+    # later log call (another atexit handler logging) delivers inline, with the same settings.
     _exiting = True
     pipeline = _current
     if pipeline is not None:
         pipeline.shutdown(DEFAULT_SHUTDOWN_TIMEOUT_S)
-        if pipeline is _current:
-            with _state_lock:
-                _inherited_settings = pipeline.settings
+        with _state_lock:
+            if pipeline is _current:
+                _inherited = pipeline.settings
                 _forget()
-                global _inherited
-                _inherited = _inherited_settings
 
 
 def _after_fork_in_child() -> None:
