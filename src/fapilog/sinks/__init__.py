@@ -1,6 +1,6 @@
 """Where serialized events go: the :class:`Sink` protocol and the sinks that ship with fapilog."""
 
-from fapilog.sinks._base import Sink
+from fapilog.sinks._base import PartialWrite, Sink
 from fapilog.sinks._file import FileSink
 from fapilog.sinks._memory import MemorySink, NullSink
 from fapilog.sinks._stream import StderrSink, StdoutSink
@@ -10,6 +10,7 @@ __all__ = [
     "FileSink",
     "MemorySink",
     "NullSink",
+    "PartialWrite",
     "Sink",
     "StderrSink",
     "StdoutSink",
