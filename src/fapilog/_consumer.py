@@ -1,43 +1,26 @@
-"""The consumer's work: take a batch, serialize each event once, hand the bytes to every sink.
+"""The consumer's work: take a batch, serialize each event once, hand the lines to every sink.
 
 Only one consumer runs at a time (``lock``): the worker, a caller draining inline (``block`` on
-the loop that hosts a ``loop`` worker), or shutdown. So the counters here are plain ints.
-A sink that raises is retried with exponential backoff inside a small budget, then counted as
-failed and rested for a while; it never stops the worker or the other sinks.
+the loop that hosts a ``loop`` worker), or shutdown. It never writes to a sink itself: each sink
+has a :class:`~fapilog._writer.SinkWriter`, so a sink that stalls or fails delays nobody else.
+A batch is counted when the last writer has finished it: ``delivered`` when every sink took it
+all, else the lines some sink did not take are ``failed``.
 """
 
 from __future__ import annotations
 
-import sys
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from fapilog._queue import LogQueue
+from fapilog._queue import LogQueue, Record
 from fapilog._serialize import Serializer
-from fapilog.sinks._base import Sink, sink_name
+from fapilog._writer import Batch, SinkWriter, WritePolicy
+from fapilog.sinks._base import Sink
 
-#: Attempts per batch and sink (the first try plus retries), and the first backoff. The budget
-#: (5 + 10 ms) keeps a broken sink from holding the worker — or the loop, for a ``loop`` worker.
-ATTEMPTS = 3
-BACKOFF_S = 0.005
-#: After a batch fails every attempt, the sink rests this long: batches meanwhile fail at once.
-REST_S = 1.0
-#: At most one stderr report per sink this often; the rest are counted in the next report.
-REPORT_EVERY_S = 5.0
-
-
-@dataclass
-class SinkSlot:
-    sink: Sink
-    name: str
-    delivered: int = 0
-    failed: int = 0
-    errors: int = 0
-    resting_until: float = 0.0
-    next_report: float = 0.0
-    unreported: int = 0
+#: Waits for progress are cut into slices this long (a missed notification costs one slice).
+_WAIT_SLICE_S = 0.05
 
 
 class Consumer:
@@ -47,63 +30,87 @@ class Consumer:
         sinks: Sequence[Sink],
         batch_size: int,
         serializer: Serializer | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        *,
+        policy: WritePolicy | None = None,
     ) -> None:
         self.queue = queue
         self.batch_size = batch_size
         self.serializer = serializer or Serializer()
-        self.slots = [SinkSlot(sink, sink_name(sink)) for sink in sinks]
-        self.lock = threading.Lock()
-        self.sleep = sleep
+        policy = policy or WritePolicy(sink_timeout_s=5.0, retry_until_timeout=False)
+        self.writers = [SinkWriter(sink, self._batch_done, policy) for sink in sinks]
+        self.lock = threading.RLock()
         self.delivered = 0
         self.failed = 0
         self.batches = 0
-        self.sink_errors = 0
-        self.retries = 0
-        #: Set when shutdown gave up waiting: take no more batches, and do not count a batch
-        #: still in a sink's hands (it is already counted as ``lost``). Guarded by ``_count_lock``.
+        #: Records written as a fixed line because even their ``repr`` failed.
+        self.last_resort_lines = 0
+        #: Set when shutdown gave up waiting: take no more batches.
         self.abandoned = False
-        self._count_lock = threading.Lock()
-        #: Thread running a batch now: a sink that logs, flushes or shuts down from inside a
-        #: batch must neither wait for that batch nor start another one (the lock is not
-        #: re-entrant).
+        #: Set after that: batches finishing later are not counted (they are ``lost``).
+        self.frozen = False
+        self._count_lock = threading.RLock()
+        self._progress = threading.Condition(self._count_lock)
+        self._progress_waiters = 0
+        self._in_flight = 0
+        #: Thread running :meth:`drain_batch` now, and the writers' threads: a sink that logs,
+        #: flushes or shuts down from inside a batch must not wait for that batch.
         self.owner: int | None = None
+        self.threads: set[int] = set()
+
+    def start_writers(self) -> None:
+        """One thread per sink; where threads cannot start, those sinks are written inline."""
+        for writer in self.writers:
+            writer.start(self._register_thread)
+
+    def _register_thread(self, thread_id: int) -> None:
+        self.threads.add(thread_id)
+        self.queue.no_wait.add(thread_id)
 
     @property
     def processed(self) -> int:
         return self.delivered + self.failed
 
+    @property
+    def sink_errors(self) -> int:
+        return sum(writer.errors for writer in self.writers)
+
+    @property
+    def retries(self) -> int:
+        return sum(writer.retries for writer in self.writers)
+
     def running_here(self) -> bool:
-        return self.owner == threading.get_ident()
+        me = threading.get_ident()
+        return self.owner == me or me in self.threads
+
+    # -- the worker's side ----------------------------------------------------------------------
 
     def drain_batch(self) -> int:
-        """Process one batch; return how many events it held (0: empty, abandoned, or called
-        from inside a sink)."""
+        """Serialize one batch and hand it to every sink; return how many events it held (0:
+        empty, abandoned, or called from inside a batch)."""
         if self.running_here():
             return 0
         with self.lock:
             if self.abandoned:
                 return 0
-            batch = self.queue.take(self.batch_size)
-            if not batch:
+            records = self.queue.take(self.batch_size)
+            if not records:
                 return 0
             self.owner = threading.get_ident()
             try:
-                lines = [self.serializer.dumps(record) for record in batch]
-                ok = True
-                for slot in self.slots:
-                    ok = self._write(slot, lines) and ok
+                lines = self._serialize(records)
+            except BaseException:  # KeyboardInterrupt on an inline drain: count, free, re-raise
+                self.owner = None
+                self._finish(len(records), 0)
+                raise
+            batch = Batch(lines, len(self.writers))
+            with self._count_lock:
+                self._in_flight += 1
+            try:
+                for writer in self.writers:
+                    writer.submit(batch)
             finally:
                 self.owner = None
-                self.queue.give_back(len(batch))
-            with self._count_lock:
-                if not self.abandoned:
-                    if ok:
-                        self.delivered += len(lines)
-                    else:
-                        self.failed += len(lines)
-                    self.batches += 1
-            return len(lines)
+            return batch.size
 
     def drain_all(self) -> int:
         total = 0
@@ -111,63 +118,123 @@ class Consumer:
             total += count
         return total
 
-    def abandon(self) -> None:
-        """Stop counting (shutdown gave up): what is queued or in a sink's hands is ``lost``."""
+    def _serialize(self, records: list[Record]) -> list[bytes]:
+        dumps = self.serializer.dumps
+        try:
+            return [dumps(record) for record in records]
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # a value's __repr__ raised SystemExit or worse: one at a time
+            return [self._dumps_guarded(record) for record in records]
+
+    def _dumps_guarded(self, record: Record) -> bytes:
+        try:
+            return self.serializer.dumps(record)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            self.last_resort_lines += 1
+            return _last_resort_line(record)
+
+    def check_stalls(self) -> None:
+        now = time.monotonic()
+        for writer in self.writers:
+            writer.check_stall(now)
+
+    # -- finishing batches (writer threads) ----------------------------------------------------
+
+    def _batch_done(self, batch: Batch, written: int) -> None:
+        with self._count_lock:
+            batch.pending -= 1
+            if written < batch.written:
+                batch.written = written
+            if batch.pending > 0:
+                return
+            self._in_flight -= 1
+        self._finish(batch.size, batch.written)
+
+    def _finish(self, size: int, written: int) -> None:
+        with self._count_lock:
+            if not self.frozen:
+                self.delivered += written
+                self.failed += size - written
+                self.batches += 1
+            if self._progress_waiters:
+                self._progress.notify_all()
+        self.queue.give_back(size)
+
+    # -- waiting for progress ------------------------------------------------------------------
+
+    def wait_processed(
+        self, target: int, deadline: float | None, nudge: Callable[[], None]
+    ) -> bool:
+        """Wait until ``target`` events are delivered or failed; False at ``deadline``."""
+        with self._progress:
+            self._progress_waiters += 1
+            try:
+                while self.processed < target and not self.frozen:
+                    nudge()
+                    left = _WAIT_SLICE_S
+                    if deadline is not None:
+                        left = min(left, deadline - time.monotonic())
+                        if left <= 0:
+                            return False
+                    self._progress.wait(left)
+            finally:
+                self._progress_waiters -= 1
+        return self.processed >= target
+
+    def wait_idle(self, deadline: float | None) -> bool:
+        """Wait until no batch is in a sink's hands; False at ``deadline``."""
+        with self._progress:
+            self._progress_waiters += 1
+            try:
+                while self._in_flight > 0:
+                    left = _WAIT_SLICE_S
+                    if deadline is not None:
+                        left = min(left, deadline - time.monotonic())
+                        if left <= 0:
+                            return False
+                    self._progress.wait(left)
+            finally:
+                self._progress_waiters -= 1
+        return True
+
+    # -- shutdown ------------------------------------------------------------------------------
+
+    def give_up(self) -> int:
+        """Shutdown's timeout expired: take nothing more, count what the sinks still hold as
+        failed for them, and stop counting (what is still queued is ``lost``). Returns the
+        number of events written off."""
         with self._count_lock:
             self.abandoned = True
+        written_off = sum(writer.write_off() for writer in self.writers)
+        with self._count_lock:
+            self.frozen = True
+        return written_off
 
-    def _write(self, slot: SinkSlot, lines: list[bytes]) -> bool:
-        now = time.monotonic()
-        if now < slot.resting_until:
-            slot.failed += len(lines)
-            slot.unreported += 1
-            return False
-        error: BaseException | None = None
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                self.retries += 1
-                self.sleep(BACKOFF_S * 2 ** (attempt - 1))
-            try:
-                slot.sink.write(lines)
-                slot.sink.flush()
-            except BaseException as exc:  # even SystemExit from a sink must not kill the worker
-                error = exc
-                slot.errors += 1
-                self.sink_errors += 1
-            else:
-                slot.delivered += len(lines)
-                return True
-        slot.failed += len(lines)
-        slot.resting_until = time.monotonic() + REST_S
-        self._report(
-            slot,
-            f"refused a batch of {len(lines)} events after {ATTEMPTS} attempts: "
-            f"{type(error).__name__}: {error}; resting it {REST_S:g} s",
-        )
-        return False
+    def close_sinks(self, keep_open: set[int] | frozenset[int], timeout: float) -> list[str]:
+        """Stop every writer and close its sink (only flush those, by ``id``, that a newer
+        pipeline goes on using). Returns the names of sinks still busy (left open)."""
+        deadline = time.monotonic() + timeout
+        busy = []
+        for writer in self.writers:
+            left = max(0.0, deadline - time.monotonic())
+            if not writer.stop(id(writer.sink) in keep_open, left):
+                busy.append(writer.name)
+        return busy
 
-    def _report(self, slot: SinkSlot, what: str) -> None:
-        now = time.monotonic()
-        if now < slot.next_report:
-            slot.unreported += 1
-            return
-        slot.next_report = now + REPORT_EVERY_S
-        more = f" ({slot.unreported} more failed batches not reported)" if slot.unreported else ""
-        slot.unreported = 0
-        try:
-            sys.stderr.write(f"fapilog: sink {slot.name!r} {what}{more}\n")
-        except Exception:  # stderr itself is gone; nothing sensible is left to do
-            pass
 
-    def close_sinks(self, keep_open: set[int] | frozenset[int] = frozenset()) -> None:
-        """Close every sink, except those (by ``id``) that a newer pipeline goes on using."""
-        for slot in self.slots:
-            try:
-                if id(slot.sink) in keep_open:
-                    slot.sink.flush()
-                else:
-                    slot.sink.close()
-            except Exception as exc:
-                self.sink_errors += 1
-                slot.errors += 1
-                self._report(slot, f"failed to close: {type(exc).__name__}: {exc}")
+def _last_resort_line(record: Record) -> bytes:
+    """A line that cannot fail, for a record whose values defeat even ``repr``."""
+    seconds = record[0]
+    whole = int(seconds)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    micros = int((seconds - whole) * 1_000_000)
+    level = record[1] if isinstance(record[1], str) else "info"
+    fields = {
+        "timestamp": f"{stamp}.{micros:06d}Z",
+        "level": level,
+        "event": "<unserializable record>",
+    }
+    return (json.dumps(fields, separators=(",", ":")) + "\n").encode()

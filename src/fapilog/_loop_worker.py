@@ -1,7 +1,8 @@
 """The ``loop`` worker: the consumer as a task on the application's running event loop.
 
-Sink I/O then runs on the loop (event-loop lag instead of GIL waits for callers). Imported only
-when ``worker="loop"`` is configured, so ``import fapilog`` never imports asyncio.
+Serialization then runs on the loop (event-loop lag instead of GIL waits for callers); each sink
+is still written by its own writer thread, so a sink that stalls never stalls the loop. Imported
+only when ``worker="loop"`` is configured, so ``import fapilog`` never imports asyncio.
 
 When its loop ends first (``asyncio.run`` returning cancels every task), the worker drains what
 is queued and hands over to a :class:`ThreadWorker`, so logging after the loop — or from the
@@ -14,7 +15,8 @@ import asyncio
 import threading
 
 from fapilog._consumer import Consumer
-from fapilog._worker import ThreadWorker, report
+from fapilog._report import report
+from fapilog._worker import ThreadWorker, park_interval
 
 
 class LoopWorker:
@@ -62,8 +64,10 @@ class LoopWorker:
     def _make_room(self) -> bool | None:
         # A sync call on this loop cannot wait for a task of the same loop (it would deadlock),
         # and with the loop gone nobody else will make room: the caller drains one batch itself.
+        # Room handed to the sinks' writer threads comes back from them: waiting for that is
+        # safe even here.
         if self._on_loop_thread() or not self._loop_alive():
-            return self.consumer.drain_batch() > 0
+            return True if self.consumer.drain_batch() else None
         return None
 
     async def _run(self) -> None:
@@ -72,6 +76,8 @@ class LoopWorker:
         items = queue.items
         wake_at = queue.wake_at
         drain = consumer.drain_batch
+        check_stalls = consumer.check_stalls
+        park_s = park_interval(consumer, self.flush_interval_s)
         try:
             while not consumer.abandoned:
                 try:
@@ -81,7 +87,7 @@ class LoopWorker:
                         if len(items) < wake_at:
                             waiter = self.loop.create_future()
                             self._waiter = waiter
-                            timer = self.loop.call_later(self.flush_interval_s, self._wake_here)
+                            timer = self.loop.call_later(park_s, self._wake_here)
                             try:
                                 await waiter
                             finally:
@@ -90,6 +96,7 @@ class LoopWorker:
                         queue.parked = False
                     while drain():
                         await asyncio.sleep(0)  # let the application run between batches
+                    check_stalls()
                     if self._stopping and not items:
                         return
                 except asyncio.CancelledError:

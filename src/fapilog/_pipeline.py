@@ -21,9 +21,12 @@ from fapilog._consumer import Consumer
 from fapilog._errors import ConfigError
 from fapilog._logger import _configure_from_env, install, install_autoconfigure
 from fapilog._queue import LogQueue
+from fapilog._report import report
 from fapilog._settings import LoggingSettings, env_name
+from fapilog._signals import SignalDrain
 from fapilog._stats import PipelineStats, SinkStats
-from fapilog._worker import InlineWorker, ThreadWorker, Worker, report
+from fapilog._worker import InlineWorker, ThreadWorker, Worker
+from fapilog._writer import WritePolicy
 from fapilog.sinks._base import Sink
 from fapilog.sinks._uri import sink_from_uri
 
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
 _FLUSH_POLL_S = 0.002
+#: Time a writer gets to close its sink after the drain, even when the drain used all of it.
+_CLOSE_GRACE_S = 0.2
 
 
 class Pipeline:
@@ -47,6 +52,7 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.sinks = tuple(sinks)
+        self.inline = inline
         self.queue = LogQueue(
             settings.queue_maxsize,
             wake_at=settings.queue_batch_size,
@@ -54,8 +60,13 @@ class Pipeline:
             block_timeout_s=settings.queue_block_timeout,
             sampling_rate=settings.sampling_rate,
             high_water=settings.queue_high_water,
+            min_level=settings.level_number,
         )
-        self.consumer = Consumer(self.queue, self.sinks, settings.queue_batch_size)
+        policy = WritePolicy(
+            sink_timeout_s=settings.sink_timeout,
+            retry_until_timeout=settings.queue_overflow == "block",
+        )
+        self.consumer = Consumer(self.queue, self.sinks, settings.queue_batch_size, policy=policy)
         self.worker: Worker
         if inline:
             self.worker = InlineWorker(self.consumer)
@@ -67,9 +78,14 @@ class Pipeline:
             self.worker = ThreadWorker(self.consumer, settings.queue_flush_interval)
         self.closed = False
         self.stopped = False
-        self._close_lock = threading.Lock()
+        self._close_lock = threading.RLock()
+        #: Thread running this pipeline's shutdown: a shutdown nested in it (a signal handler)
+        #: must not wait for it.
+        self._closing_thread: int | None = None
 
     def start(self) -> None:
+        if not self.inline:
+            self.consumer.start_writers()
         try:
             self.worker.start()
         except RuntimeError:  # "can't create new thread at interpreter shutdown"
@@ -94,43 +110,41 @@ class Pipeline:
             batches=consumer.batches,
             sink_errors=consumer.sink_errors,
             retries=consumer.retries,
-            serialize_fallbacks=consumer.serializer.fallbacks,
+            serialize_fallbacks=consumer.serializer.fallbacks + consumer.last_resort_lines,
             block_waits=block_waits,
-            sinks=tuple(SinkStats(s.name, s.delivered, s.failed, s.errors) for s in consumer.slots),
+            sinks=tuple(
+                SinkStats(w.name, w.delivered, w.failed, w.errors) for w in consumer.writers
+            ),
         )
 
     # -- flush -------------------------------------------------------------------------------
 
     def flush(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
         """Wait until every event enqueued before this call is delivered or failed."""
-        if self.consumer.running_here():  # a sink flushing from inside its own batch
+        consumer = self.consumer
+        if consumer.running_here():  # a sink flushing from inside its own batch
             return False
         target = self.queue.counts()[0]
-        if self.consumer.processed >= target:
+        if consumer.processed >= target:
             return True
-        if self.worker.flush_inline():
-            return self.consumer.processed >= target
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.consumer.processed < target and not self.stopped:
-            self.queue.wake()
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(_FLUSH_POLL_S)
-        return self.consumer.processed >= target
+        self.worker.flush_inline()
+        return consumer.wait_processed(target, deadline, self.queue.wake)
 
     async def aflush(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
         import asyncio
 
-        if self.consumer.running_here():
+        consumer = self.consumer
+        if consumer.running_here():
             return False
         target = self.queue.counts()[0]
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.consumer.processed < target and not self.stopped:
+        while consumer.processed < target and not consumer.frozen:
             self.queue.wake()
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(_FLUSH_POLL_S)
-        return self.consumer.processed >= target
+        return consumer.processed >= target
 
     # -- shutdown ----------------------------------------------------------------------------
 
@@ -139,49 +153,59 @@ class Pipeline:
             if self.closed:
                 return False
             self.closed = True
+            self._closing_thread = threading.get_ident()
         self.queue.close(successor.queue if successor is not None else None)
         return True
 
-    def _finish_close(self, drained: bool, keep_open: Sequence[Sink]) -> PipelineStats:
+    def _finish_close(
+        self, drained: bool, deadline: float, keep_open: Sequence[Sink]
+    ) -> PipelineStats:
         consumer = self.consumer
         if drained:
             consumer.drain_all()  # a caller preempted between taking a slot and appending
-        else:
-            consumer.abandon()  # what is still queued or in a sink's hands is now ``lost``
-        # Close the sinks only when no batch is in their hands (a stalled sink may still be).
-        if consumer.lock.acquire(timeout=0.5):
-            try:
-                consumer.close_sinks(keep_open={id(sink) for sink in keep_open})
-            finally:
-                consumer.lock.release()
-        else:
-            report("shutdown: a sink is still busy with a batch; sinks were not closed")
+        if not (drained and consumer.wait_idle(deadline)):
+            # Out of time: what the sinks still hold is failed for them, what is still queued
+            # is lost. A sink stuck in a write keeps its thread; nothing waits for it.
+            consumer.give_up()
+        busy = consumer.close_sinks(
+            keep_open={id(sink) for sink in keep_open},
+            timeout=max(_CLOSE_GRACE_S, deadline - time.monotonic()),
+        )
+        if busy:
+            report(f"shutdown: sink {', '.join(map(repr, busy))} still busy in a write; not closed")
         self.stopped = True
         return self.stats()
 
     def shutdown(
         self,
-        timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
+        timeout: float | None = None,
         *,
         successor: Pipeline | None = None,
     ) -> PipelineStats:
+        timeout = self.settings.shutdown_timeout if timeout is None else timeout
         if not self._begin_close(successor):
-            self._wait_stopped(timeout)
+            if successor is not None:
+                self.queue.successor = successor.queue
+            if self._closing_thread != threading.get_ident():
+                self._wait_stopped(timeout)
             return self.stats()
+        deadline = time.monotonic() + timeout
         drained = self.worker.stop(timeout)
         keep_open = successor.sinks if successor is not None else ()
-        return self._finish_close(drained, keep_open)
+        return self._finish_close(drained, deadline, keep_open)
 
-    async def ashutdown(self, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStats:
+    async def ashutdown(self, timeout: float | None = None) -> PipelineStats:
         import asyncio
 
+        timeout = self.settings.shutdown_timeout if timeout is None else timeout
         if not self._begin_close(None):
             deadline = time.monotonic() + timeout
             while not self.stopped and time.monotonic() < deadline:
                 await asyncio.sleep(_FLUSH_POLL_S)
             return self.stats()
+        deadline = time.monotonic() + timeout
         drained = await self.worker.astop(timeout)
-        return self._finish_close(drained, ())
+        return await asyncio.to_thread(self._finish_close, drained, deadline, ())
 
     def _wait_stopped(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -199,6 +223,10 @@ _inherited: LoggingSettings | None = None
 _exiting = False
 #: True in a process made by os.fork() from one that had a pipeline.
 _forked = False
+#: The current pipeline's ``shutdown_signals`` handlers.
+_signal_drain: SignalDrain | None = None
+#: True once this process registered its drain with multiprocessing's exit hook.
+_mp_hooked = False
 
 
 def current_pipeline() -> Pipeline | None:
@@ -234,7 +262,8 @@ def configure_logging(settings: LoggingSettings | None = None, **overrides: Any)
     field ``overrides``; drain the previous pipeline first. Returns the settings in force.
 
     Raises :class:`ConfigError` for a bad value, an unknown field, a sink that cannot be opened,
-    or ``worker="loop"`` outside a running event loop; the previous pipeline then stays as it was.
+    ``worker="loop"`` outside a running event loop, or ``shutdown_signals`` outside the main
+    thread; the previous pipeline then stays as it was.
     """
     if settings is None:
         settings = LoggingSettings.from_env()
@@ -253,26 +282,58 @@ def configure_logging(settings: LoggingSettings | None = None, **overrides: Any)
                 "configure_logging() from a coroutine on the loop that should host the worker, "
                 "or use worker='thread'"
             )
+    drain = _signal_drain_for(settings)
     pipeline = Pipeline(settings, _open_sinks(settings.sinks), loop, inline=_exiting)
-    _swap(pipeline)
+    _swap(pipeline, drain)
     return settings
 
 
-def _swap(pipeline: Pipeline) -> None:
-    global _current
+def _signal_drain_for(settings: LoggingSettings) -> SignalDrain | None:
+    if not settings.shutdown_signals:
+        return None
+    drain = SignalDrain(settings.shutdown_signals, flush, shutdown, settings.shutdown_timeout)
+    if threading.current_thread() is not threading.main_thread():
+        drain.install()  # raises the ConfigError that says why, before anything changes
+    return drain
+
+
+def _swap(pipeline: Pipeline, drain: SignalDrain | None = None) -> None:
+    global _current, _signal_drain
     with _state_lock:
         old = _current
         pipeline.start()
         _current = pipeline
         install(pipeline.queue, pipeline.settings.level_number)
+        if _signal_drain is not None:
+            _signal_drain.restore()
+        _signal_drain = drain
+        if drain is not None:
+            drain.install()
+        _hook_multiprocessing_exit()
     if old is not None:
-        final = old.shutdown(successor=pipeline)
-        if final.lost or final.failed:
+        was_open = not old.closed
+        timeout = old.settings.shutdown_timeout
+        final = old.shutdown(timeout, successor=pipeline)
+        if was_open and (final.lost or final.failed):
             report(
                 f"reconfigure: the previous pipeline ended with {final.lost} events lost and "
-                f"{final.failed} failed (its sinks did not take them within "
-                f"{DEFAULT_SHUTDOWN_TIMEOUT_S:g} s)"
+                f"{final.failed} failed (its sinks did not take them within {timeout:g} s)"
             )
+
+
+def _hook_multiprocessing_exit() -> None:
+    """A multiprocessing child (fork or forkserver) ends with ``os._exit``, skipping atexit:
+    register the drain with multiprocessing's own exit hook, once per process."""
+    global _mp_hooked
+    if _mp_hooked or _exiting:
+        return
+    mp = sys.modules.get("multiprocessing")
+    if mp is None or mp.parent_process() is None:
+        return
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _at_exit, exitpriority=100)
+    _mp_hooked = True
 
 
 def autoconfigure() -> None:
@@ -302,14 +363,16 @@ def autoconfigure() -> None:
             report(f"{exc}; logging to stdout instead")
             settings = settings.replace(sinks=("stdout",))
             sinks = _open_sinks(settings.sinks)
-        _swap(Pipeline(settings, sinks, loop, inline=_exiting))
-        if _exiting:
-            return
-        # A child made by multiprocessing's fork ends with os._exit, skipping atexit: its
-        # own exit hook is the last chance to drain.
-        mp_util = sys.modules.get("multiprocessing.util") if _forked else None
-        if mp_util is not None:
-            mp_util.Finalize(None, _at_exit, exitpriority=100)
+        drain: SignalDrain | None = None
+        if settings.shutdown_signals:
+            if threading.current_thread() is threading.main_thread() and not _forked:
+                drain = _signal_drain_for(settings)
+            else:
+                report(
+                    "shutdown_signals: the first log call ran outside the main thread (or in a "
+                    "forked child); no signal handlers were installed"
+                )
+        _swap(Pipeline(settings, sinks, loop, inline=_exiting), drain)
 
 
 def stats() -> PipelineStats:
@@ -330,19 +393,31 @@ async def aflush(timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
     return await pipeline.aflush(timeout) if pipeline is not None else True
 
 
-def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStats:
+def shutdown(timeout: float | None = None) -> PipelineStats:
     """Stop accepting events, drain the queue, flush and close the sinks; return final counts.
 
-    Safe to call twice. Events still queued when ``timeout`` expires are counted as ``lost``.
-    Later log calls return False and count as ``dropped`` until ``configure_logging`` runs again.
+    ``timeout`` defaults to the ``shutdown_timeout`` setting. Safe to call twice. Events still
+    queued when it expires are counted as ``lost``; events a sink still held then are counted
+    as ``failed`` for that sink. Later log calls return False and count as ``dropped`` until
+    ``configure_logging`` runs again. Restores the signal handlers ``shutdown_signals`` replaced.
     """
+    global _signal_drain
     pipeline = _current
+    with _state_lock:
+        if _signal_drain is not None:
+            _signal_drain.restore()
+            _signal_drain = None
     return pipeline.shutdown(timeout) if pipeline is not None else PipelineStats()
 
 
-async def ashutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S) -> PipelineStats:
+async def ashutdown(timeout: float | None = None) -> PipelineStats:
     """Awaitable :func:`shutdown` that does not block the event loop while the queue drains."""
+    global _signal_drain
     pipeline = _current
+    with _state_lock:
+        if _signal_drain is not None:
+            _signal_drain.restore()
+            _signal_drain = None
     return await pipeline.ashutdown(timeout) if pipeline is not None else PipelineStats()
 
 
@@ -352,22 +427,40 @@ def _at_exit() -> None:
     # later log call (another atexit handler logging) delivers inline, with the same settings.
     _exiting = True
     pipeline = _current
-    if pipeline is not None:
-        pipeline.shutdown(DEFAULT_SHUTDOWN_TIMEOUT_S)
-        with _state_lock:
-            if pipeline is _current:
-                _inherited = pipeline.settings
-                _forget()
+    if pipeline is None:
+        return
+    was_open = not pipeline.closed
+    timeout = pipeline.settings.shutdown_timeout
+    final = pipeline.shutdown(timeout)
+    if was_open and (final.lost or final.failed):
+        report(
+            f"exit: {final.lost} events lost and {final.failed} failed (the sinks did not take "
+            f"them within shutdown_timeout={timeout:g} s)"
+        )
+    with _state_lock:
+        if pipeline is _current:
+            _inherited = pipeline.settings
+            _forget()
 
 
 def _after_fork_in_child() -> None:
-    # The parent's worker thread does not exist here, and its locks may have been held at the
-    # fork: forget that pipeline entirely. Its queued events are the parent's to deliver.
-    global _state_lock, _inherited, _forked
+    # The parent's threads do not exist here, and its locks may have been held at the fork:
+    # forget that pipeline entirely (its queued events are the parent's to deliver), and let
+    # each sink instance the child will reuse drop what it inherited.
+    global _state_lock, _inherited, _forked, _signal_drain, _mp_hooked
     _state_lock = threading.RLock()
     _forked = True
+    _signal_drain = None  # the handlers stay installed, as fork keeps them; they act here too
+    _mp_hooked = False
     if _current is not None:
         _inherited = _current.settings
+        for sink in _current.sinks:
+            hook = getattr(sink, "after_fork_in_child", None)
+            if callable(hook):
+                try:
+                    hook()
+                except Exception as exc:
+                    report(f"sink {type(sink).__name__!r} after_fork_in_child failed: {exc!r}")
     _forget()
 
 

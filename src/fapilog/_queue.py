@@ -1,13 +1,21 @@
 """``LogQueue``: the bounded hand-off between callers and the worker, and its overflow strategies.
 
 Many producers (threads, tasks on any loop) and one consumer, without a lock on the common path:
-the queue's room is a deque of ``maxsize`` tokens. A producer pops a token (``deque.pop`` is
-atomic) and appends its record; no token, no room. The consumer pops records (it is the only one
-popping) and gives the tokens back once the batch is written. So the bound is exact. Admitted
+the queue's room is a deque of slot tokens. A producer pops a token (``deque.pop`` is atomic) and
+appends its record; no token, no room. The consumer pops records (it is the only one popping) and
+gives the tokens back once every sink has finished the batch. So the bound is exact. Admitted
 events need no counter (``enqueued`` is what the consumer took plus what is queued); refusals are
 counted with ``itertools.count``, whose ``next()`` is atomic — ``n += 1`` from several threads
 can lose updates.
-A lock (and a condition) exists only for callers that wait for room under ``block``.
+
+Tokens are made lazily, a chunk at a time, as the queue first fills: a queue sized for millions
+of events costs nothing until events exist.
+
+No producer ever holds a lock that the worker needs. A ``block`` caller that has to wait parks on
+a lock of its own and registers a wake-up; the worker (or a sink's writer) wakes it by releasing
+that lock, which never waits. A call made while its thread is already inside a fapilog call (a
+signal handler, a finalizer, a sink that logs) never waits: it is admitted if there is room,
+otherwise dropped and counted.
 
 The strategy is chosen once, when the pipeline is built: :meth:`LogQueue.call_for` makes the
 Logger's method for each level with the strategy built in, so a call never asks which is on.
@@ -24,7 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fapilog._context import CONTEXT
-from fapilog._levels import WARNING
+from fapilog._levels import WARNING, parse_level
 
 if TYPE_CHECKING:
     import asyncio
@@ -38,6 +46,8 @@ AsyncLogCall = Callable[..., Awaitable[bool]]
 
 # Waits are cut into slices this long so that a missed notification costs a slice, not a hang.
 _WAIT_SLICE_S = 0.05
+#: Slot tokens are made this many at a time, as the queue first fills.
+ROOM_CHUNK = 4096
 
 
 def _nothing() -> None:
@@ -63,20 +73,24 @@ class LogQueue:
         block_timeout_s: float | None,
         sampling_rate: float,
         high_water: float,
+        min_level: int = 0,
     ) -> None:
         self.maxsize = maxsize
+        self.min_level = min_level
         self.items: deque[Record] = deque()
         #: One token per free slot. Empty once closed: a closed queue is simply always full.
-        self.room: deque[None] = deque(itertools.repeat(None, maxsize))
+        self.room: deque[None] = deque(itertools.repeat(None, min(maxsize, ROOM_CHUNK)))
+        #: Tokens not made yet, as chunk sizes (popped atomically by whoever finds no room).
+        self._unmade: deque[int] = deque(_chunks(maxsize - len(self.room)))
         self.closed = False
         #: Events the consumer has taken. ``enqueued`` is ``taken + len(items)``, read together
-        #: under ``_take_lock``: the hot path keeps no counter of its own for admitted events.
+        #: under ``_take_lock`` (re-entrant: ``stats()`` from a signal handler must not deadlock).
         self.taken = 0
-        self._take_lock = threading.Lock()
+        self._take_lock = threading.RLock()
         self.dropped = itertools.count()
         self.sampled_out = itertools.count()
-        #: Calls that found no room under ``block`` (plain int: only changed under ``lock``).
-        self.block_waits = 0
+        #: Calls that found no room under ``block`` (see :attr:`block_waits`).
+        self._block_waits = itertools.count()
         self.high_water_mark = 0
         self.overflow = overflow
         self.block_timeout_s = block_timeout_s
@@ -93,20 +107,34 @@ class LogQueue:
         #: Installed by the worker, for a full ``block`` queue: True = room was made here (the
         #: caller drained a batch inline), False = this thread must not wait (drop), None = wait.
         self.make_room: Callable[[], bool | None] = _wait_here
-        self.lock = threading.Lock()
-        self.not_full = threading.Condition(self.lock)
-        #: Set when a reconfigure replaces this queue: callers still waiting for room here
-        #: move on to the new one instead of being dropped.
+        #: Threads that must never wait for room: the worker and the sinks' writers (the room
+        #: they would wait for is theirs to give back).
+        self.no_wait: set[int] = set()
+        #: Threads waiting for room now; a nested call on one of them must not wait again.
+        self._waiting: set[int] = set()
+        #: Wake-ups of parked ``block`` callers (thread or task), by key. Added and popped
+        #: without a lock (single dict operations are atomic); whoever pops one calls it.
+        self._sleepers: dict[object, Callable[[], None]] = {}
+        #: Set when a reconfigure replaces this queue: callers still waiting for room here, and
+        #: calls through a log method captured before the reconfigure, move on to the new one.
         self.successor: LogQueue | None = None
-        self._sync_waiters = 0
-        #: Awaiting callers: future -> (thread id, loop) to resolve it from.
-        self._async_waiters: dict[asyncio.Future[None], tuple[int, asyncio.AbstractEventLoop]] = {}
+
+    @property
+    def block_waits(self) -> int:
+        """Calls that found the queue full under ``block`` and had to wait (or drain inline)."""
+        return _value(self._block_waits)
 
     # -- producer side: the hot path -----------------------------------------------------------
     #
     # A log call is one of the two functions below, made once per level at configure time and
     # installed as the Logger's method. Everything it touches is bound to a local here, so the
-    # call does: read the clock and the context, build one tuple, take a slot, append, count.
+    # call does: read the clock and the context, build one tuple, take a slot, append.
+    #
+    # The record is built before the slot is taken, and the append sits in the ``else`` of the
+    # ``try`` that takes it: an asynchronous exception (Ctrl-C, a signal handler that raises)
+    # can only land at the end of a call, so if it lands right after ``take_room()`` it is
+    # caught by that ``try`` and the slot goes back; nothing can interrupt between the ``else``
+    # and the append. ``try`` costs nothing when nothing is raised.
 
     def call_for(self, level: int, name: str) -> LogCall:
         """The log method for ``level`` (``(logger, event, /, **fields) -> bool``)."""
@@ -116,23 +144,28 @@ class LogQueue:
         append, take_room = items.append, room.pop
         wake_at = self.wake_at
         on_full = self._on_full_for(level)
+        interrupted = self._interrupted
         q = self
 
         if self.overflow != "sample" or level >= WARNING:
 
             def call(logger: Logger, event: object, /, **fields: Any) -> bool:
+                record = (now(), name, event, context(), logger._fields, fields)
                 if room:
                     try:
                         take_room()
                     except IndexError:  # another producer took the last slot since the check
                         pass
+                    except BaseException:
+                        interrupted()
+                        raise
                     else:
-                        append((now(), name, event, context(), logger._fields, fields))
+                        append(record)
                         if len(items) >= wake_at and q.parked and not q.wake_pending:
                             q.wake_pending = True
                             q.wake()
                         return True
-                return on_full((now(), name, event, context(), logger._fields, fields))
+                return on_full(record)
 
             return call
 
@@ -140,19 +173,27 @@ class LogQueue:
 
         count_sampled_out = self.sampled_out.__next__
         free_at_high_water = self.maxsize - self.high_water_count
+        unmade, make_tokens = self._unmade, self._make_tokens
         rate = self.sampling_rate
 
         def sampled_call(logger: Logger, event: object, /, **fields: Any) -> bool:
             if room:
-                if len(room) <= free_at_high_water and random() >= rate:
-                    count_sampled_out()
-                    return False
+                if len(room) <= free_at_high_water:
+                    if unmade:  # the free slots include tokens not made yet: make them first
+                        make_tokens()
+                    elif random() >= rate:
+                        count_sampled_out()
+                        return False
+                record = (now(), name, event, context(), logger._fields, fields)
                 try:
                     take_room()
                 except IndexError:
                     pass
+                except BaseException:
+                    interrupted()
+                    raise
                 else:
-                    append((now(), name, event, context(), logger._fields, fields))
+                    append(record)
                     if len(items) >= wake_at and q.parked and not q.wake_pending:
                         q.wake_pending = True
                         q.wake()
@@ -180,31 +221,112 @@ class LogQueue:
 
         return ablock
 
+    def _interrupted(self) -> None:
+        """An asynchronous exception landed right after a slot was taken: give it back, and
+        count the call as dropped (it was attempted and not enqueued)."""
+        if not self.closed:
+            self.room.append(None)
+        next(self.dropped)
+
+    # -- producer side: no room ----------------------------------------------------------------
+
     def _on_full_for(self, level: int) -> Callable[[Record], bool]:
         if self.overflow == "block":
             return self.put_blocking
         count_dropped = self.dropped.__next__
+        q = self
 
         def drop(record: Record) -> bool:
+            if q._unmade and q._make_tokens():
+                return q.offer(record)
+            if q.closed:
+                return q.forward(record)
             count_dropped()
             return False
 
         return drop
 
-    def _try_admit(self, record: Record) -> bool:
+    def _make_tokens(self) -> bool:
+        """Make the next chunk of slot tokens; False when every token exists already."""
         try:
-            self.room.pop()
+            count = self._unmade.pop()
         except IndexError:
             return False
-        self.items.append(record)
+        try:
+            self.room.extend(itertools.repeat(None, count))
+        except BaseException:  # interrupted: the chunk must not be lost
+            self._unmade.append(count)
+            raise
         return True
+
+    def _try_admit(self, record: Record) -> bool:
+        while True:
+            try:
+                self.room.pop()
+            except IndexError:
+                if self._unmade and not self.closed and self._make_tokens():
+                    continue
+                return False
+            except BaseException:
+                self._interrupted()
+                raise
+            else:
+                self.items.append(record)
+                if len(self.items) >= self.wake_at and self.parked and not self.wake_pending:
+                    self.wake_pending = True
+                    self.wake()
+                return True
+
+    def offer(self, record: Record) -> bool:
+        """Offer a ready record with this queue's strategy (the slow path: a call that found no
+        room at first, or one forwarded from a replaced pipeline). ``sample`` is applied as
+        ``drop`` here: the event already passed its sampling."""
+        if self._try_admit(record):
+            return True
+        if self.closed:
+            return self.forward(record)
+        if self.overflow == "block":
+            return self.put_blocking(record)
+        next(self.dropped)
+        return False
+
+    def forward(self, record: Record) -> bool:
+        """A call that reached this queue after it closed: through a log method captured before
+        a reconfigure, or a ``block`` caller that was waiting here. It goes to the newest
+        pipeline (through its level gate); with no successor (after ``shutdown()``) it counts
+        as dropped here."""
+        target = self._forward_target(record)
+        return False if target is None else target.offer(record)
+
+    def _forward_target(self, record: Record) -> LogQueue | None:
+        """The newest queue for a call that reached this closed one; None when there is none
+        (counted as dropped here) or its level is off there (not an attempt)."""
+        target = self.successor
+        if target is None:
+            next(self.dropped)
+            return None
+        while target.successor is not None:
+            target = target.successor
+        number = parse_level(record[1])
+        if number is not None and number < target.min_level:
+            return None
+        return target
 
     def put_blocking(self, record: Record) -> bool:
         """``block``, queue full: wait for room (or make it), up to the block timeout."""
+        if self._try_admit(record):
+            return True
+        if self.closed:
+            return self.forward(record)
+        me = threading.get_ident()
+        if me in self.no_wait or me in self._waiting:
+            # A worker or writer thread, or a call nested in one that is waiting already (a
+            # signal handler, a finalizer): waiting here could wait on itself.
+            next(self.dropped)
+            return False
         deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
-        with self.lock:
-            self.block_waits += 1
-            self._sync_waiters += 1  # registered before the first try: no wake-up can be missed
+        next(self._block_waits)
+        self._waiting.add(me)
         try:
             while True:
                 if self._try_admit(record):
@@ -216,27 +338,36 @@ class LogQueue:
                     break
                 if made_room is None:
                     self.wake()
-                    with self.lock:
-                        if not self.room and not self.closed:
-                            left = _WAIT_SLICE_S
-                            if deadline is not None:
-                                left = min(left, deadline - time.monotonic())
-                            if left > 0:
-                                self.not_full.wait(left)
+                    left = _WAIT_SLICE_S
+                    if deadline is not None:
+                        left = min(left, deadline - time.monotonic())
+                    if left > 0:
+                        self._sleep_until_room(left)
         finally:
-            with self.lock:
-                self._sync_waiters -= 1
-        if self.closed and self.successor is not None:
-            return self.successor.put_forwarded(record)
+            self._waiting.discard(me)
+        if self.closed:
+            return self.forward(record)
         next(self.dropped)
         return False
+
+    def _sleep_until_room(self, timeout: float) -> None:
+        """Park this thread until room is given back (or ``timeout``). The wake-up is a release
+        of a lock only this call holds, so whoever wakes us never waits."""
+        parked = threading.Lock()
+        parked.acquire()
+        key = object()
+        self._sleepers[key] = parked.release
+        try:
+            # Registered before this look: the consumer gives room back first and looks for
+            # sleepers second, so one of the two sees the other.
+            if not self.room and not self.closed:
+                parked.acquire(timeout=timeout)
+        finally:
+            self._sleepers.pop(key, None)
 
     async def aput(self, record: Record) -> bool:
         """``block`` for awaitable calls: wait for room without blocking the event loop."""
         if self._try_admit(record):
-            if len(self.items) >= self.wake_at and self.parked and not self.wake_pending:
-                self.wake_pending = True
-                self.wake()
             return True
         return await self._aput_slow(record)
 
@@ -245,42 +376,31 @@ class LogQueue:
 
         loop = asyncio.get_running_loop()
         deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
-        whence = (threading.get_ident(), loop)
-        future: asyncio.Future[None] = loop.create_future()
-        with self.lock:
-            self.block_waits += 1
+        thread_id = threading.get_ident()
+        next(self._block_waits)
+        key = object()
         try:
             while True:
-                with self.lock:
-                    # Registered before the try, as in put_blocking: the consumer gives room
-                    # back first and looks for waiters second, so one of the two sees the other.
-                    if future not in self._async_waiters:
-                        if future.done():
-                            future = loop.create_future()
-                        self._async_waiters[future] = whence
-                    if self._try_admit(record):
-                        return True
-                    if self.closed or (deadline is not None and time.monotonic() >= deadline):
-                        break
+                future: asyncio.Future[None] = loop.create_future()
+                self._sleepers[key] = _future_waker(future, loop, thread_id)
+                if self._try_admit(record):
+                    return True
+                if self.closed or (deadline is not None and time.monotonic() >= deadline):
+                    break
                 self.wake()
                 left = _WAIT_SLICE_S
                 if deadline is not None:
                     left = max(0.0, min(left, deadline - time.monotonic()))
                 await asyncio.wait({future}, timeout=left)
         finally:
-            with self.lock:
-                self._async_waiters.pop(future, None)
-        if self.closed and self.successor is not None:
-            return self.successor.put_forwarded(record)
-        next(self.dropped)
-        return False
-
-    def put_forwarded(self, record: Record) -> bool:
-        """A call that was waiting on a predecessor queue when it was replaced (reconfigure)."""
-        if self._try_admit(record):
-            return True
-        if self.overflow == "block" and not self.closed:
-            return self.put_blocking(record)
+            self._sleepers.pop(key, None)
+        if self.closed:
+            target = self._forward_target(record)
+            if target is None:
+                return False
+            if target.overflow == "block":
+                return await target.aput(record)
+            return target.offer(record)
         next(self.dropped)
         return False
 
@@ -300,36 +420,29 @@ class LogQueue:
         return batch
 
     def give_back(self, count: int) -> None:
-        """Free the slots of a written batch and wake callers waiting for room."""
+        """Free the slots of a finished batch and wake callers waiting for room. Never waits."""
         if not self.closed:
             self.room.extend(itertools.repeat(None, count))
             if self.closed:  # closed meanwhile: take back what was just given
                 self.room.clear()
-        if self._sync_waiters or self._async_waiters:
-            self._notify_room()
+        if self._sleepers:
+            self._wake_sleepers()
 
-    def _notify_room(self) -> None:
-        with self.lock:
-            if self._sync_waiters:
-                self.not_full.notify_all()
-            waiters, self._async_waiters = self._async_waiters, {}
-        me = threading.get_ident()
-        for future, (thread_id, loop) in waiters.items():
-            if thread_id == me:
-                _resolve(future)
-            else:
-                try:
-                    loop.call_soon_threadsafe(_resolve, future)
-                except RuntimeError:  # that loop is closed; its waiter is gone with it
-                    pass
+    def _wake_sleepers(self) -> None:
+        sleepers = self._sleepers
+        for key in list(sleepers):
+            wake = sleepers.pop(key, None)
+            if wake is not None:
+                wake()
 
     def close(self, successor: LogQueue | None = None) -> None:
-        """Accept nothing more: later offers count as dropped; waiting ``block`` callers move to
-        ``successor`` when there is one. Wakes every waiter."""
+        """Accept nothing more: later offers go to ``successor`` (or count as dropped); waiting
+        ``block`` callers move on. Wakes every waiter."""
         self.successor = successor
         self.closed = True
         self.room.clear()
-        self._notify_room()
+        self._unmade.clear()
+        self._wake_sleepers()
 
     def counts(self) -> tuple[int, int, int, int, int]:
         """(enqueued, dropped, sampled_out, block_waits, depth)."""
@@ -339,9 +452,33 @@ class LogQueue:
             taken + depth,
             _value(self.dropped),
             _value(self.sampled_out),
-            self.block_waits,
+            _value(self._block_waits),
             depth,
         )
+
+
+def _chunks(count: int) -> list[int]:
+    """``count`` tokens as chunk sizes, the last one popped first."""
+    sizes = [ROOM_CHUNK] * (count // ROOM_CHUNK)
+    if count % ROOM_CHUNK:
+        sizes.append(count % ROOM_CHUNK)
+    sizes.reverse()
+    return sizes
+
+
+def _future_waker(
+    future: asyncio.Future[None], loop: asyncio.AbstractEventLoop, thread_id: int
+) -> Callable[[], None]:
+    def wake() -> None:
+        if threading.get_ident() == thread_id:
+            _resolve(future)
+            return
+        try:
+            loop.call_soon_threadsafe(_resolve, future)
+        except RuntimeError:  # that loop is closed; its waiter is gone with it
+            pass
+
+    return wake
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -36,6 +36,43 @@ def _bad(name: str, value: object, accepted: str) -> ConfigError:
 
 
 @dataclass(frozen=True, slots=True)
+class _Bound:
+    """The accepted range of a numeric setting. Every number has both ends: a value past them
+    either costs memory before any event exists or breaks a timer (a 1e10 s wait, a 1e-9 s
+    busy loop), so it is refused at configure time instead."""
+
+    kind: type
+    low: float
+    high: float
+    low_open: bool = False
+    unit: str = ""
+
+    def describe(self) -> str:
+        def text(x: float) -> str:
+            return f"{int(x):_}" if self.kind is int else f"{x:g}"
+
+        low = f"> {text(self.low)}" if self.low_open else f">= {text(self.low)}"
+        what = "an integer" if self.kind is int else f"a number{self.unit}"
+        return f"{what} {low} and <= {text(self.high)}"
+
+
+#: Bounds of the numeric settings (the README's settings table gives the same ranges).
+BOUNDS: dict[str, _Bound] = {
+    # 10 million events: far beyond any sane backlog, and tokens are made only as it fills.
+    "queue_maxsize": _Bound(int, 1, 10_000_000),
+    "queue_batch_size": _Bound(int, 1, 100_000),
+    # Below 1 ms the worker would wake a thousand times a second for nothing; above a minute
+    # a quiet service's lines would sit unwritten for too long.
+    "queue_flush_interval": _Bound(float, 0.001, 60.0, unit=" of seconds"),
+    "queue_block_timeout": _Bound(float, 0.0, 3600.0, unit=" of seconds"),
+    "sampling_rate": _Bound(float, 0.0, 1.0),
+    "queue_high_water": _Bound(float, 0.0, 1.0, low_open=True),
+    "sink_timeout": _Bound(float, 0.01, 3600.0, unit=" of seconds"),
+    "shutdown_timeout": _Bound(float, 0.0, 3600.0, unit=" of seconds"),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingSettings:
     """How the pipeline is built. Each field is also read from ``FAPILOG_<FIELD>``."""
 
@@ -60,20 +97,27 @@ class LoggingSettings:
     queue_high_water: float = 0.8
     #: Where the worker runs: a daemon ``thread`` or a task on the running event ``loop``.
     worker: WorkerKind = "thread"
+    #: Seconds after which a sink whose write has not returned is stalled: skipped (its share
+    #: counted failed) until the write returns, so the other sinks go on.
+    sink_timeout: float = 5.0
+    #: Seconds the drain may take at exit, on a ``shutdown_signals`` signal and on reconfigure.
+    shutdown_timeout: float = 5.0
+    #: Signal names (``SIGTERM``, ``SIGINT``, …) on which fapilog drains, then hands the signal
+    #: on to the handler that was there before (or exits as the default would).
+    shutdown_signals: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         number = parse_level(self.level)
         if number is None:
             raise _bad("level", self.level, accepted_levels())
-        _check_int("queue_maxsize", self.queue_maxsize, 1)
+        for name in BOUNDS:
+            value = getattr(self, name)
+            if value is None and name == "queue_block_timeout":
+                continue
+            _check_number(name, value)
         _check_choice("queue_overflow", self.queue_overflow, OVERFLOW_STRATEGIES)
-        _check_int("queue_batch_size", self.queue_batch_size, 1)
-        _check_float("queue_flush_interval", self.queue_flush_interval, 0.0, None, low_open=True)
-        if self.queue_block_timeout is not None:
-            _check_float("queue_block_timeout", self.queue_block_timeout, 0.0, None)
-        _check_float("sampling_rate", self.sampling_rate, 0.0, 1.0)
-        _check_float("queue_high_water", self.queue_high_water, 0.0, 1.0, low_open=True)
         _check_choice("worker", self.worker, WORKER_KINDS)
+        object.__setattr__(self, "shutdown_signals", _check_signals(self.shutdown_signals))
         sinks = self.sinks
         if isinstance(sinks, str | bytes) or not isinstance(sinks, tuple | list):
             raise _bad("sinks", sinks, "a tuple of sink URIs or sink instances")
@@ -115,47 +159,78 @@ class LoggingSettings:
 
 
 def _parse_env(name: str, raw: str) -> Any:
-    if name == "sinks":
+    if name in ("sinks", "shutdown_signals"):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
-    if name in ("queue_maxsize", "queue_batch_size"):
-        try:
-            return int(raw.replace("_", ""))
-        except ValueError:
-            raise _bad(name, raw, "an integer >= 1") from None
     if name == "queue_block_timeout" and raw.lower() in ("none", "inf", "forever"):
         return None
-    if name in ("queue_flush_interval", "queue_block_timeout", "sampling_rate", "queue_high_water"):
+    bound = BOUNDS.get(name)
+    if bound is not None:
         try:
-            return float(raw)
+            return int(raw.replace("_", "")) if bound.kind is int else float(raw)
         except ValueError:
-            raise _bad(name, raw, _FLOAT_HINTS[name]) from None
+            raise _bad(name, raw, _hint(name)) from None
     return raw.lower() if name in ("queue_overflow", "worker") else raw
 
 
-_FLOAT_HINTS = {
-    "queue_flush_interval": "a number of seconds > 0",
-    "queue_block_timeout": "a number of seconds >= 0, or 'none' to wait forever",
-    "sampling_rate": "a number between 0 and 1",
-    "queue_high_water": "a number > 0 and <= 1",
-}
+def _hint(name: str) -> str:
+    hint = BOUNDS[name].describe()
+    return hint + ", or 'none' to wait forever" if name == "queue_block_timeout" else hint
 
 
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _bad(name, value, f"an integer >= {minimum}")
-
-
-def _check_float(
-    name: str, value: object, low: float, high: float | None, *, low_open: bool = False
-) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _check_number(name: str, value: object) -> None:
+    bound = BOUNDS[name]
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if bound.kind is int:
+        ok = ok and isinstance(value, int)
     if ok:
-        number = float(value)  # type: ignore[arg-type]
-        ok = (number > low if low_open else number >= low) and (high is None or number <= high)
+        # Compared as they are: float() of a huge int would raise OverflowError.
+        number: float = value  # type: ignore[assignment]
+        ok = (
+            (isinstance(number, int) or math.isfinite(number))
+            and (number > bound.low if bound.low_open else number >= bound.low)
+            and number <= bound.high
+        )
     if not ok:
-        raise _bad(name, value, _FLOAT_HINTS[name])
+        raise _bad(name, value, _hint(name))
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise _bad(name, value, " | ".join(choices))
+
+
+#: Signals that cannot be caught, or whose default action does not end the process.
+_NOT_ENDING = frozenset(
+    (
+        "SIGKILL",
+        "SIGSTOP",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGURG",
+        "SIGWINCH",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+    )
+)
+
+
+def _check_signals(value: object) -> tuple[str, ...]:
+    """Signal names, normalised to ``SIGTERM`` form. Only signals whose default action ends the
+    process make sense here (SIGKILL and SIGSTOP cannot be caught at all)."""
+    import signal
+
+    accepted = "names of signals that end a process, such as SIGTERM,SIGINT,SIGHUP,SIGQUIT"
+    if isinstance(value, str | bytes) or not isinstance(value, tuple | list):
+        raise _bad("shutdown_signals", value, "a tuple of " + accepted)
+    names = []
+    for item in value:
+        name = item.strip().upper() if isinstance(item, str) else ""
+        if name and not name.startswith("SIG"):
+            name = "SIG" + name
+        member = getattr(signal.Signals, name, None) if name.isidentifier() else None
+        if member is None or name in _NOT_ENDING:
+            raise _bad("shutdown_signals", item, accepted)
+        if name not in names:
+            names.append(name)
+    return tuple(names)

@@ -1,21 +1,22 @@
 """The worker: the single consumer, in a daemon thread (default) or as a task on an event loop.
 
 Both park until the queue holds a batch's worth (``LogQueue.wake_at``) or ``flush_interval``
-passes, then drain everything queued, batch by batch. Producers wake a parked worker only when
-the depth reaches ``wake_at`` (once per parking: ``LogQueue.wake_pending``) — never per event,
-because waking another thread costs a syscall. The parked flag and the depth check form a Dekker
-pair: the worker sets ``parked`` then looks at the depth; a producer appends then looks at
-``parked``. One of the two always sees the other.
+passes, then drain everything queued, batch by batch, handing each to the sinks' writers.
+Producers wake a parked worker only when the depth reaches ``wake_at`` (once per parking:
+``LogQueue.wake_pending``) — never per event, because waking another thread costs a syscall.
+The parked flag and the depth check form a Dekker pair: the worker sets ``parked`` then looks at
+the depth; a producer appends then looks at ``parked``. One of the two always sees the other.
+Each time it wakes, the worker also looks for a sink whose write has not returned in time.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from typing import Protocol
 
 from fapilog._consumer import Consumer
+from fapilog._report import report
 
 
 class Worker(Protocol):
@@ -24,7 +25,7 @@ class Worker(Protocol):
     def start(self) -> None: ...
 
     def stop(self, timeout: float | None) -> bool:
-        """Drain everything queued and stop; False when ``timeout`` expired first."""
+        """Hand everything queued to the sinks and stop; False when ``timeout`` expired."""
         ...
 
     async def astop(self, timeout: float | None) -> bool: ...
@@ -34,15 +35,16 @@ class Worker(Protocol):
         ...
 
 
-def report(message: str) -> None:
-    try:
-        sys.stderr.write(f"fapilog: {message}\n")
-    except Exception:
-        pass
+def park_interval(consumer: Consumer, flush_interval_s: float) -> float:
+    """How long the worker sleeps at most: its flush interval, but often enough to notice a
+    stalled sink soon after ``sink_timeout``."""
+    if not consumer.writers:
+        return flush_interval_s
+    return min(flush_interval_s, consumer.writers[0].policy.sink_timeout_s / 2)
 
 
 class ThreadWorker:
-    """Runs the consumer in a named daemon thread, so sink I/O never runs on the event loop."""
+    """Runs the consumer in a named daemon thread, so nothing runs on the event loop."""
 
     kind = "thread"
 
@@ -60,32 +62,34 @@ class ThreadWorker:
         self._thread.start()
 
     def _make_room(self) -> bool | None:
-        # A sink that logs through fapilog runs on this thread: it must not wait for itself.
-        if threading.get_ident() == self._thread.ident:
-            return False
         if not self._thread.is_alive():  # never started or gone: the caller drains
-            return self.consumer.drain_batch() > 0
+            return True if self.consumer.drain_batch() else None
         return None
 
     def _run(self) -> None:
         consumer = self.consumer
         queue = consumer.queue
+        me = threading.get_ident()
+        queue.no_wait.add(me)
         items = queue.items
         wake_at = queue.wake_at
         drain = consumer.drain_batch
+        check_stalls = consumer.check_stalls
+        park_s = park_interval(consumer, self.flush_interval_s)
         while not consumer.abandoned:
             try:
                 if not self._stopping and len(items) < wake_at:
                     queue.wake_pending = False
                     queue.parked = True
                     if len(items) < wake_at:
-                        self._event.wait(self.flush_interval_s)
+                        self._event.wait(park_s)
                     queue.parked = False
                     self._event.clear()
                 while drain():
                     # Hand the GIL to waiting callers between batches instead of holding it
                     # for a whole drain (their enqueue latency would pay for it).
                     time.sleep(0)
+                check_stalls()
                 if self._stopping and not items:
                     return
             except Exception as exc:  # pragma: no cover - the consumer isolates sink errors
