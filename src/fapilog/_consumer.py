@@ -95,17 +95,16 @@ class Consumer:
             records = self.queue.take(self.batch_size)
             if not records:
                 return 0
-            self.owner = threading.get_ident()
             try:
-                lines = self._serialize(records)
-            except BaseException:  # KeyboardInterrupt on an inline drain: count, free, re-raise
-                self.owner = None
-                self._finish(len(records), 0)
-                raise
-            batch = Batch(lines, len(self.writers))
-            with self._count_lock:
-                self._in_flight += 1
-            try:
+                self.owner = threading.get_ident()
+                try:
+                    lines = self._serialize(records)
+                except BaseException:  # Ctrl-C on an inline drain: count, free, re-raise
+                    self._finish(len(records), 0)
+                    raise
+                batch = Batch(lines, len(self.writers))
+                with self._count_lock:
+                    self._in_flight += 1
                 for writer in self.writers:
                     writer.submit(batch)
             finally:

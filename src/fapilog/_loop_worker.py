@@ -66,6 +66,8 @@ class LoopWorker:
         # and with the loop gone nobody else will make room: the caller drains one batch itself.
         # Room handed to the sinks' writer threads comes back from them: waiting for that is
         # safe even here.
+        if self.consumer.running_here():  # inside a batch (a nested call): must not wait
+            return False
         if self._on_loop_thread() or not self._loop_alive():
             return True if self.consumer.drain_batch() else None
         return None

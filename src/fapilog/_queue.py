@@ -326,8 +326,8 @@ class LogQueue:
             return False
         deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
         next(self._block_waits)
-        self._waiting.add(me)
         try:
+            self._waiting.add(me)
             while True:
                 if self._try_admit(record):
                     return True

@@ -51,22 +51,53 @@ class ThreadWorker:
     def __init__(self, consumer: Consumer, flush_interval_s: float) -> None:
         self.consumer = consumer
         self.flush_interval_s = flush_interval_s
-        self._event = threading.Event()
+        # The wake-up is a plain lock used as a binary semaphore, not a threading.Event: a
+        # producer wakes the worker by releasing it, which never waits, so a wake-up made from a
+        # signal handler that interrupted another wake-up cannot deadlock (Event.set takes a
+        # lock of its own). Locked means "no wake-up pending".
+        self._wakeup = threading.Lock()
+        self._wakeup.acquire()
         self._stopping = False
+        # Our own liveness flag: Thread.is_alive() is not safe on a producer's path (a signal
+        # handler that raises inside it can leave the thread marked as stopped for good).
+        self._running = False
+        self._exited = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="fapilog-worker", daemon=True)
         queue = consumer.queue
-        queue.wake = self._event.set
+        queue.wake = self._wake
         queue.make_room = self._make_room
 
     def start(self) -> None:
-        self._thread.start()
+        self._exited.acquire()
+        self._running = True
+        try:
+            self._thread.start()
+        except BaseException:
+            self._running = False
+            self._exited.release()
+            raise
+
+    def _wake(self) -> None:
+        try:
+            self._wakeup.release()
+        except RuntimeError:  # a wake-up is pending already
+            pass
 
     def _make_room(self) -> bool | None:
-        if not self._thread.is_alive():  # never started or gone: the caller drains
+        if self.consumer.running_here():  # inside a batch (a nested call): must not wait
+            return False
+        if not self._running:  # never started or gone: the caller drains
             return True if self.consumer.drain_batch() else None
         return None
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._running = False
+            self._exited.release()
+
+    def _loop(self) -> None:
         consumer = self.consumer
         queue = consumer.queue
         me = threading.get_ident()
@@ -82,9 +113,8 @@ class ThreadWorker:
                     queue.wake_pending = False
                     queue.parked = True
                     if len(items) < wake_at:
-                        self._event.wait(park_s)
+                        self._wakeup.acquire(timeout=park_s)
                     queue.parked = False
-                    self._event.clear()
                 while drain():
                     # Hand the GIL to waiting callers between batches instead of holding it
                     # for a whole drain (their enqueue latency would pay for it).
@@ -98,15 +128,17 @@ class ThreadWorker:
 
     def stop(self, timeout: float | None) -> bool:
         self._stopping = True
-        self._event.set()
+        self._wake()
         if threading.get_ident() == self._thread.ident:
             return False
-        if not self._thread.is_alive():
+        if not self._running:
             # Never started (or gone after fork): drain here.
             self.consumer.drain_all()
             return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        if self._exited.acquire(timeout=-1 if timeout is None else timeout):
+            self._exited.release()
+            return True
+        return False
 
     async def astop(self, timeout: float | None) -> bool:
         import asyncio
@@ -114,7 +146,7 @@ class ThreadWorker:
         return await asyncio.to_thread(self.stop, timeout)
 
     def flush_inline(self) -> bool:
-        if self._thread.is_alive():
+        if self._running:
             return False
         self.consumer.drain_all()
         return True
