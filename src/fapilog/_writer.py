@@ -129,7 +129,8 @@ class SinkWriter:
             victims = self._write_off()
         self._report(
             f"stalled: a write has not returned for {now - since:.1f} s (sink_timeout "
-            f"{self.policy.sink_timeout_s:g} s); its events are counted as failed until it returns"
+            f"{self.policy.sink_timeout_s:g} s); its events are counted as failed until it returns",
+            always=True,
         )
         for batch in victims:
             self._done(batch, 0)
@@ -205,7 +206,7 @@ class SinkWriter:
             if mine:
                 self._done(batch, written)
             elif resumed:
-                self._report("returned from its stalled write; resuming")
+                self._report("returned from its stalled write; resuming", always=True)
 
     def _write(self, batch: Batch) -> int:
         """Write with retries; return how many lines (a prefix of the batch) the sink took."""
@@ -264,8 +265,13 @@ class SinkWriter:
             self.errors += 1
             self._report(f"failed to close: {type(exc).__name__}: {exc}")
 
-    def _report(self, what: str) -> None:
+    def _report(self, what: str, *, always: bool = False) -> None:
+        """One line on stderr, at most every ``REPORT_EVERY_S`` per sink; a stall and its end
+        are ``always`` said (they come at most once per ``sink_timeout`` anyway)."""
         now = time.monotonic()
+        if always:
+            report(f"sink {self.name!r} {what}")
+            return
         if now < self._next_report:
             self._unreported += 1
             return

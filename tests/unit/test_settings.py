@@ -21,6 +21,9 @@ BAD_ENV = {
     "FAPILOG_SAMPLING_RATE": "1.5",
     "FAPILOG_QUEUE_HIGH_WATER": "0",
     "FAPILOG_WORKER": "process",
+    "FAPILOG_SINK_TIMEOUT": "soon",
+    "FAPILOG_SHUTDOWN_TIMEOUT": "-1",
+    "FAPILOG_SHUTDOWN_SIGNALS": "SIGKILL",
 }
 
 BAD_KEYWORDS = {
@@ -34,6 +37,9 @@ BAD_KEYWORDS = {
     "sampling_rate": -0.1,
     "queue_high_water": 2,
     "worker": "process",
+    "sink_timeout": 0,
+    "shutdown_timeout": float("inf"),
+    "shutdown_signals": "SIGTERM",
 }
 
 
@@ -63,6 +69,9 @@ def test_from_env_reads_every_field() -> None:
         "FAPILOG_SAMPLING_RATE": "0.5",
         "FAPILOG_QUEUE_HIGH_WATER": "0.9",
         "FAPILOG_WORKER": "loop",
+        "FAPILOG_SINK_TIMEOUT": "2.5",
+        "FAPILOG_SHUTDOWN_TIMEOUT": "0",
+        "FAPILOG_SHUTDOWN_SIGNALS": "term, SIGINT",
     }
     s = LoggingSettings.from_env(env)
     assert s == LoggingSettings(
@@ -76,6 +85,9 @@ def test_from_env_reads_every_field() -> None:
         sampling_rate=0.5,
         queue_high_water=0.9,
         worker="loop",
+        sink_timeout=2.5,
+        shutdown_timeout=0.0,
+        shutdown_signals=("SIGTERM", "SIGINT"),
     )
 
 
