@@ -188,6 +188,13 @@ class Pipeline:
                 self.queue.successor = successor.queue
             if self._closing_thread != threading.get_ident():
                 self._wait_stopped(timeout)
+            elif not self.stopped:
+                # Nested in this thread's own shutdown (a signal handler that interrupted the
+                # exit drain): that shutdown cannot go on until we return, but the worker
+                # drains on its own thread, so wait for it here (the handler may end the
+                # process next).
+                target = self.queue.counts()[0]
+                self.consumer.wait_processed(target, time.monotonic() + timeout, self.queue.wake)
             return self.stats()
         deadline = time.monotonic() + timeout
         drained = self.worker.stop(timeout)
@@ -364,13 +371,15 @@ def autoconfigure() -> None:
             settings = settings.replace(sinks=("stdout",))
             sinks = _open_sinks(settings.sinks)
         drain: SignalDrain | None = None
-        if settings.shutdown_signals:
-            if threading.current_thread() is threading.main_thread() and not _forked:
+        # A forked child keeps the handlers it inherited (they act on its own pipeline).
+        if settings.shutdown_signals and not _forked:
+            if threading.current_thread() is threading.main_thread():
                 drain = _signal_drain_for(settings)
             else:
                 report(
-                    "shutdown_signals: the first log call ran outside the main thread (or in a "
-                    "forked child); no signal handlers were installed"
+                    "shutdown_signals: the first log call ran outside the main thread, where "
+                    "no signal handler can be installed; call configure_logging() from the "
+                    "main thread"
                 )
         _swap(Pipeline(settings, sinks, loop, inline=_exiting), drain)
 

@@ -21,3 +21,10 @@ def log_events(path: str, configure: bool, method: str) -> None:
         os.environ["FAPILOG_QUEUE_OVERFLOW"] = "block"
     for i in range(EVENTS):
         fapilog.log.info("child", i=i)
+
+
+def log_and_wait(count: int) -> int:
+    """A pool task: log ``count`` events, then keep the worker busy until it is terminated."""
+    for i in range(count):
+        fapilog.log.info("pool", pid=os.getpid(), i=i)
+    return os.getpid()

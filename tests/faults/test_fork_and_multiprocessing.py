@@ -110,3 +110,31 @@ def test_the_matrix_covers_every_start_method_of_this_platform() -> None:
     """On Linux all three start methods exist, so none of the six combinations is skipped."""
     if sys.platform.startswith("linux"):
         assert METHODS == ["fork", "spawn", "forkserver"]
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "forkserver"])
+def test_pool_terminate_drains_workers_with_shutdown_signals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """``Pool.terminate()`` stops its workers with SIGTERM; with ``shutdown_signals=SIGTERM``
+    every event a worker had logged is in the file (fork: the workers inherit the parent's
+    handler; spawn: they read ``FAPILOG_SHUTDOWN_SIGNALS`` on their first log call)."""
+    path = tmp_path / "pool.log"
+    monkeypatch.setenv("FAPILOG_SINKS", f"file://{path}")
+    monkeypatch.setenv("FAPILOG_SHUTDOWN_SIGNALS", "SIGTERM")
+    monkeypatch.setenv("FAPILOG_QUEUE_MAXSIZE", "100000")
+    fapilog.configure_logging()
+    context = multiprocessing.get_context(method)
+    pool = context.Pool(2)
+    try:
+        pids = {pool.apply_async(_mp_child.log_and_wait, (5_000,)).get(60) for _ in range(4)}
+    finally:
+        pool.terminate()
+        pool.join()
+    fapilog.shutdown(5)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    by_worker: dict[int, int] = {}
+    for record in lines:
+        by_worker[record["pid"]] = by_worker.get(record["pid"], 0) + 1
+    assert set(by_worker) == pids
+    assert sum(by_worker.values()) == 4 * 5_000
