@@ -1,6 +1,7 @@
 """Where the thread worker's CPU goes, stage by stage, at the end-to-end CPU workload.
 
-    python bench/profile_worker.py [--events 200000] [--batch-api] [--cprofile]
+    python bench/profile_worker.py [--events 200000] [--rate 0] [--batch-api] [--park-early]
+                                   [--cprofile]
 
 Runs the ``cpu`` workload of bench/bench_peers.py (tight loop of ``log.info`` calls, ``block``,
 a real file, then shutdown) with the worker's stages timed from the inside: each stage's
@@ -9,6 +10,11 @@ ran — take, serialize, sink write (join + buffered write), sink flush (the ``w
 syscall), give_back, the ``sleep(0)`` hand-offs between batches and the parks on the wake-up
 event. The consumer's ``drain_batch`` is replaced by a timed copy of the same steps, so this
 script follows the consumer of commit db5bf9b and must be brought up to date with it.
+``--rate N`` paces the calls at N/s from one thread (sleeping until each is due) instead of a
+tight loop: the regime of a service that is not saturated, where the worker parks and is woken.
+``--park-early`` tries a change to the worker's loop (an experiment for the rewrite, not the
+shipped code): after a batch smaller than the wake-up threshold it parks again instead of
+yielding with ``sleep(0)`` and draining whatever trickled in meanwhile.
 ``--batch-api`` serializes with ``Serializer.dumps_batch`` (where it exists) instead of
 ``dumps`` per record. ``--cprofile`` adds a function-level profile of the worker thread (its
 overhead inflates every figure; read it for proportions only).
@@ -119,10 +125,33 @@ class _TimedEvent:
         return result
 
 
+def park_early_run(self: Any) -> None:
+    """ThreadWorker._run of db5bf9b, except that a partial batch ends the drain (--park-early)."""
+    consumer = self.consumer
+    queue = consumer.queue
+    items = queue.items
+    wake_at = queue.wake_at
+    drain = consumer.drain_batch
+    while not consumer.abandoned:
+        if not self._stopping and len(items) < wake_at:
+            queue.wake_pending = False
+            queue.parked = True
+            if len(items) < wake_at:
+                self._event.wait(self.flush_interval_s)
+            queue.parked = False
+            self._event.clear()
+        while drain() >= wake_at:
+            _worker.time.sleep(0)
+        if self._stopping and not items:
+            return
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rate", type=float, default=0.0, help="calls/s; 0: a tight loop")
     parser.add_argument("--batch-api", action="store_true")
+    parser.add_argument("--park-early", action="store_true")
     parser.add_argument("--cprofile", action="store_true")
     args = parser.parse_args()
 
@@ -136,7 +165,7 @@ def main() -> None:
         monotonic=time.monotonic,
     )
     worker_cpu: dict[str, int] = {}
-    real_run = _worker.ThreadWorker._run
+    real_run = park_early_run if args.park_early else _worker.ThreadWorker._run
     profiler = cProfile.Profile() if args.cprofile else None
 
     def run(self: Any) -> None:
@@ -162,8 +191,16 @@ def main() -> None:
         )
         info = fapilog.log.info
         start_cpu, start_main = time.process_time_ns(), time.thread_time_ns()
-        for seq in range(args.events):
-            info("bench.event", seq=seq, route="/api/orders", status=200)
+        if args.rate > 0:
+            interval, due = 1.0 / args.rate, time.perf_counter()
+            for seq in range(args.events):
+                due += interval
+                while (wait := due - time.perf_counter()) > 0:
+                    real_sleep(wait)
+                info("bench.event", seq=seq, route="/api/orders", status=200)
+        else:
+            for seq in range(args.events):
+                info("bench.event", seq=seq, route="/api/orders", status=200)
         caller_ns = time.thread_time_ns() - start_main
         stats = fapilog.shutdown()
         total_ns = time.process_time_ns() - start_cpu
@@ -172,7 +209,8 @@ def main() -> None:
     assert stats.delivered == n, stats
     sizes = CLOCK.batch_sizes
     print(f"fapilog {fapilog.__version__}, Python {sys.version.split()[0]}, {n:,} events")
-    print(f"process CPU/event {total_ns / n / 1000:.2f} µs = caller (main thread, calls only) ")
+    pacing = f"paced at {args.rate:,.0f}/s" if args.rate > 0 else "tight loop"
+    print(f"{pacing}: process CPU/event {total_ns / n / 1000:.2f} µs = caller (main thread) ")
     print(
         f"  {caller_ns / n / 1000:.2f} µs + worker thread {worker_cpu['ns'] / n / 1000:.2f} µs "
         f"+ rest (shutdown on the main thread, other threads) "
