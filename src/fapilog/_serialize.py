@@ -137,7 +137,7 @@ class Serializer:
         order, each ending in ``\\n``), byte for byte what :meth:`dumps` gives; it never raises
         (a record that fails the fast path goes through the same fallback as :meth:`dumps`, and
         only that record); ``fallbacks`` counts the replaced values as :meth:`dumps` does. The
-        records are not kept or mutated. Pass a list: it is iterated once.
+        records are not kept or mutated; ``records`` (any iterable) is iterated once.
         """
         lines: list[bytes] = []
         append = lines.append
