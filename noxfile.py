@@ -5,6 +5,7 @@
     nox -s bench-3.12 -- --fast     # one Python; arguments after -- reach bench/bench_enqueue.py
     BENCH_STRATEGIES=drop BENCH_MAXSIZES=1000 BENCH_FAST=1 nox -s bench   # a trimmed matrix
     nox -s bench_compare            # gate .bench/*.json (+ bench/baseline/ when present)
+    nox -s bench_peers-3.11         # fapilog ÷ stdlib/structlog/picologging: CPU and latency
 
 A Python of the matrix that is not installed is skipped with a warning locally, and is an error
 when ``CI`` is set (GitHub Actions and ``.ci/run`` set it), so CI never skips one silently.
@@ -34,7 +35,7 @@ BENCH_AXES = {
     "BENCH_WORKERS": ("--workers", "thread,loop"),
     "BENCH_LOADS": ("--loads", "nominal,overload"),
     "BENCH_RATES": ("--rates", "10000"),
-    "BENCH_FAMILIES": ("--families", "enqueue,throughput"),
+    "BENCH_FAMILIES": ("--families", "enqueue,throughput,cpu"),
 }
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -84,6 +85,36 @@ def bench(session: nox.Session) -> None:
         "python", "bench/bench_enqueue.py", "--output", str(output), *args, *session.posargs
     )
     session.log(f"wrote {output} in {time.monotonic() - started:.0f} s")
+
+
+@nox.session(python=PYTHONS)
+def bench_peers(session: nox.Session) -> None:
+    """fapilog against stdlib QueueHandler, structlog and picologging, interleaved in one run.
+
+    Writes ``.bench-peers/peers-<python>-<UTC time>.json`` (pyperf) and ``.md`` (the table).
+    The peers are installed here only, never as fapilog's dependencies; picologging has no
+    wheel for every Python, so it is skipped (with a message) where it does not install.
+    Posargs reach bench/bench_peers.py (e.g. ``-- --rounds 5 --events 100000``).
+    """
+    session.install(".[bench,fast]", "structlog>=24.1")
+    try:
+        session.install("picologging>=0.9")
+    except nox.command.CommandFailed:
+        session.warn("picologging does not install on this Python: it is left out of the run")
+    # Not under .bench/: bench_compare gates every pyperf file it finds there.
+    out_dir = Path(os.environ.get("BENCH_PEERS_OUT_DIR", ROOT / ".bench-peers"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    output = out_dir / f"peers-{session.python}-{stamp}.json"
+    session.run(
+        "python",
+        "bench/bench_peers.py",
+        "--output",
+        str(output),
+        "--markdown",
+        str(output.with_suffix(".md")),
+        *session.posargs,
+    )
 
 
 @nox.session

@@ -2,7 +2,7 @@
 
     python bench/bench_enqueue.py -o out.json [--fast] [--strategies drop,block] [--maxsizes 1000] …
 
-Two families of benchmarks, one pyperf benchmark per matrix cell:
+Three families of benchmarks, one pyperf benchmark per matrix cell:
 
 ``enqueue[strategy=…,maxsize=…,worker=…,load=…,rate=…]``
     Log calls issued at ``rate`` calls/s on an absolute schedule by ``fapilog.loadtest``'s
@@ -15,6 +15,13 @@ Two families of benchmarks, one pyperf benchmark per matrix cell:
     Unpaced end-to-end cost per event: log calls back to back, then a flush until every event
     is in the sink (record → JSON → sink, the final drain included), with ``block`` so nothing
     is dropped. ``json=stdlib`` hides orjson from fapilog for that cell.
+``cpu[sink=…,json=…,worker=…]``
+    The same unpaced workload, measured in **process CPU** instead of wall-clock time:
+    ``time.process_time()`` (every thread: the callers' and the worker's) from the first call to
+    the end of ``shutdown()`` (final drain, flush and close included), so pyperf's value is the
+    **CPU seconds one event costs the process**, end to end. In CPython the worker's CPU is the
+    service's CPU (same GIL, same cores), which a wall-clock figure on an idle second core hides.
+    These cells take the throughput axes (``--throughput-sinks/-json/-workers``).
 
 Every benchmark's metadata names its cell (strategy, maxsize, worker, load, rate, …), the
 fapilog version and whether orjson is installed; after the run, the parent adds what the windows
@@ -66,7 +73,7 @@ WORKERS = ("thread", "loop")
 LOADS = ("nominal", "overload")
 SINKS = ("memory", "file")
 JSONS = ("orjson", "stdlib")
-FAMILIES = ("enqueue", "throughput")
+FAMILIES = ("enqueue", "throughput", "cpu")
 ORJSON_INSTALLED = importlib.util.find_spec("orjson") is not None
 
 
@@ -133,7 +140,30 @@ class ThroughputCell:
         }
 
 
-Cell = EnqueueCell | ThroughputCell
+@dataclass(frozen=True)
+class CpuCell:
+    sink: str
+    json: str
+    worker: str
+
+    @property
+    def name(self) -> str:
+        return f"cpu[sink={self.sink},json={self.json},worker={self.worker}]"
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            **_common_metadata(),
+            "strategy": "block",
+            "maxsize": LoggingSettings().queue_maxsize,
+            "worker": self.worker,
+            "sink": self.sink,
+            "json_backend": self.json,
+            "events_per_loop": THROUGHPUT_EVENTS_PER_LOOP,
+            "clock": "time.process_time (all threads), calls + shutdown",
+        }
+
+
+Cell = EnqueueCell | ThroughputCell | CpuCell
 
 
 def _common_metadata() -> dict[str, Any]:
@@ -218,6 +248,22 @@ async def _throughput_run(events: int, cell: ThroughputCell, log_dir: str) -> tu
     return elapsed, Outcome(events, accepted, stats.delivered, stats.block_waits, elapsed)
 
 
+async def _cpu_run(events: int, cell: CpuCell, log_dir: str) -> tuple[float, Outcome]:
+    sink: Sink = MemorySink() if cell.sink == "memory" else FileSink(Path(log_dir) / "bench.log")
+    with _orjson_hidden(cell.json == "stdlib"):
+        _configure(sink, queue_overflow="block", queue_block_timeout=None, worker=cell.worker)
+    info = fapilog.log.info
+    start_cpu = time.process_time()
+    start = time.perf_counter()
+    accepted = sum(
+        info("bench.event", seq=seq, route="/api/orders", status=200) for seq in range(events)
+    )
+    stats = await fapilog.ashutdown(timeout=SHUTDOWN_TIMEOUT_S)
+    cpu_s = time.process_time() - start_cpu
+    elapsed = time.perf_counter() - start
+    return cpu_s, Outcome(events, accepted, stats.delivered, stats.block_waits, elapsed)
+
+
 def time_enqueue(loops: int, cell: EnqueueCell, concurrency: int, stats_dir: str | None) -> float:
     """pyperf time function: the summed enqueue latency of ``loops`` paced calls, in seconds."""
     total_ns, outcome = asyncio.run(_enqueue_window(loops, cell, concurrency))
@@ -232,6 +278,15 @@ def time_throughput(loops: int, cell: ThroughputCell, stats_dir: str | None) -> 
         elapsed, outcome = asyncio.run(_throughput_run(events, cell, log_dir))
     _record(stats_dir, cell, outcome)
     return elapsed
+
+
+def time_cpu(loops: int, cell: CpuCell, stats_dir: str | None) -> float:
+    """pyperf time function: process CPU seconds of ``loops × 10`` calls and the shutdown."""
+    with tempfile.TemporaryDirectory(prefix="fapilog-bench-") as log_dir:
+        events = loops * THROUGHPUT_EVENTS_PER_LOOP
+        cpu_s, outcome = asyncio.run(_cpu_run(events, cell, log_dir))
+    _record(stats_dir, cell, outcome)
+    return cpu_s
 
 
 # -- the side channel: worker processes tell the parent what their windows delivered --------
@@ -356,6 +411,14 @@ def matrix(args: argparse.Namespace) -> list[Cell]:
             for worker in args.throughput_workers
             if json_name != "orjson" or ORJSON_INSTALLED
         ]
+    if "cpu" in args.families:
+        cells += [
+            CpuCell(sink, json_name, worker)
+            for sink in args.throughput_sinks
+            for json_name in args.throughput_json
+            for worker in args.throughput_workers
+            if json_name != "orjson" or ORJSON_INSTALLED
+        ]
     return cells
 
 
@@ -373,7 +436,7 @@ def main() -> None:
     if own_stats_dir:
         args.stats_dir = tempfile.mkdtemp(prefix="fapilog-bench-stats-")
     if not args.worker and "orjson" in args.throughput_json and not ORJSON_INSTALLED:
-        print("orjson is not installed: the throughput[json=orjson] cells are skipped")
+        print("orjson is not installed: the throughput/cpu[json=orjson] cells are skipped")
     extra: dict[str, dict[str, float]] = {}
     try:
         for cell in matrix(args):
@@ -385,6 +448,15 @@ def main() -> None:
                     args.concurrency,
                     args.stats_dir,
                     metadata=cell.metadata(args.concurrency),
+                )
+            elif isinstance(cell, CpuCell):
+                bench = runner.bench_time_func(
+                    cell.name,
+                    time_cpu,
+                    cell,
+                    args.stats_dir,
+                    inner_loops=THROUGHPUT_EVENTS_PER_LOOP,
+                    metadata=cell.metadata(),
                 )
             else:
                 bench = runner.bench_time_func(

@@ -22,6 +22,7 @@ EXPECTED = {
     "enqueue[strategy=block,maxsize=100,worker=thread,load=overload,rate=10000]",
     "enqueue[strategy=block,maxsize=100,worker=loop,load=overload,rate=10000]",
     "throughput[sink=file,json=stdlib,worker=thread]",
+    "cpu[sink=file,json=stdlib,worker=thread]",
 }
 # The smallest real run: one worker process per cell, one value of 50 paced calls, no warmup.
 QUICK = ["-p", "1", "-n", "1", "-w", "0", "-l", "50", "--quiet"]
@@ -64,12 +65,12 @@ def suite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.timeout(300)
 def test_tiny_matrix_produces_the_expected_benchmarks(suite_file: Path) -> None:
-    """The tiny matrix gives exactly its nine cells, each a positive time in seconds: the
+    """The tiny matrix gives exactly its ten cells, each a positive time in seconds: the
     workers built the same matrix from the options the parent passed them."""
     suite = pyperf.BenchmarkSuite.load(str(suite_file))
     names = set(suite.get_benchmark_names())
     assert names >= EXPECTED
-    assert len(names) == 8 + 1  # 2 strategies × 2 workers × 2 loads, + 1 throughput cell
+    assert len(names) == 8 + 1 + 1  # 2 strategies × 2 workers × 2 loads, throughput, cpu
     for bench in suite.get_benchmarks():
         assert bench.get_unit() == "second"
         assert all(v > 0 for v in bench.get_values())
@@ -102,6 +103,9 @@ def test_every_benchmark_carries_its_cell_metadata(suite_file: Path) -> None:
             assert meta["json_backend"] == "stdlib"
             assert meta["sink"] == "file"
             assert meta["inner_loops"] == 10
+            assert meta["worker"] == "thread" and meta["strategy"] == "block"
+            if name.startswith("cpu["):
+                assert meta["clock"].startswith("time.process_time")
     block = suite.get_benchmark(
         "enqueue[strategy=block,maxsize=100,worker=thread,load=overload,rate=10000]"
     )

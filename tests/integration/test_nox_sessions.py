@@ -17,8 +17,8 @@ PYTHONS = ("3.11", "3.12", "3.13", "3.14")
 
 @pytest.mark.timeout(60)
 def test_nox_lists_every_session() -> None:
-    """`nox -l` lists tests and bench for every matrix Python, and lint, bench_compare,
-    loadtest and workflows."""
+    """`nox -l` lists tests, bench and bench_peers for every matrix Python, and lint,
+    bench_compare, loadtest and workflows."""
     proc = subprocess.run(
         [sys.executable, "-m", "nox", "-l", "-f", str(ROOT / "noxfile.py")],
         capture_output=True,
@@ -34,7 +34,7 @@ def test_nox_lists_every_session() -> None:
         for line in proc.stdout.splitlines()
         if line[:2] in ("* ", "- ")
     }
-    expected = {f"{name}-{py}" for name in ("tests", "bench") for py in PYTHONS}
+    expected = {f"{name}-{py}" for name in ("tests", "bench", "bench_peers") for py in PYTHONS}
     expected |= {"lint", "bench_compare", "loadtest", "workflows"}
     assert expected <= names, sorted(expected - names)
 
