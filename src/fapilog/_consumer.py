@@ -118,9 +118,8 @@ class Consumer:
         return total
 
     def _serialize(self, records: list[Record]) -> list[bytes]:
-        dumps = self.serializer.dumps
         try:
-            return [dumps(record) for record in records]
+            return self.serializer.dumps_batch(records)
         except KeyboardInterrupt:
             raise
         except BaseException:  # a value's __repr__ raised SystemExit or worse: one at a time

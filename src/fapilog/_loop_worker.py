@@ -78,6 +78,7 @@ class LoopWorker:
         items = queue.items
         wake_at = queue.wake_at
         drain = consumer.drain_batch
+        full = consumer.batch_size
         check_stalls = consumer.check_stalls
         park_s = park_interval(consumer, self.flush_interval_s)
         try:
@@ -96,7 +97,7 @@ class LoopWorker:
                                 timer.cancel()
                                 self._waiter = None
                         queue.parked = False
-                    while drain():
+                    while drain() >= full:  # after a partial batch, park (see ThreadWorker)
                         await asyncio.sleep(0)  # let the application run between batches
                     check_stalls()
                     if self._stopping and not items:

@@ -105,6 +105,7 @@ class ThreadWorker:
         items = queue.items
         wake_at = queue.wake_at
         drain = consumer.drain_batch
+        full = consumer.batch_size
         check_stalls = consumer.check_stalls
         park_s = park_interval(consumer, self.flush_interval_s)
         while not consumer.abandoned:
@@ -115,7 +116,10 @@ class ThreadWorker:
                     if len(items) < wake_at:
                         self._wakeup.acquire(timeout=park_s)
                     queue.parked = False
-                while drain():
+                # Drain while batches come out full; after a partial one, park again rather
+                # than chase a trickle one event at a time (each batch costs a hand-off to the
+                # writers and a write per sink).
+                while drain() >= full:
                     # Hand the GIL to waiting callers between batches instead of holding it
                     # for a whole drain (their enqueue latency would pay for it).
                     time.sleep(0)
