@@ -115,13 +115,18 @@ def test_file_rotation_keeps_every_line_valid_and_in_order(tmp_path: Path) -> No
 
 
 def test_file_rotation_drops_the_oldest_backup(tmp_path: Path) -> None:
-    """With backup_count=2 only app.log, app.log.1 and app.log.2 exist."""
+    """With backup_count=2 only app.log, app.log.1 and app.log.2 exist (and the rotation lock)."""
     path = tmp_path / "app.log"
     sink = FileSink(path, max_bytes=100, backup_count=2)
     for i in range(10):
         sink.write([json.dumps({"i": i, "pad": "y" * 60}).encode() + b"\n"])
     sink.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.log", "app.log.1", "app.log.2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "app.log",
+        "app.log.1",
+        "app.log.2",
+        "app.log.lock",
+    ]
     assert [r["i"] for r in _read_all(path, 2)] == [7, 8, 9]
 
 
