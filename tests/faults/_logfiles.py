@@ -35,10 +35,11 @@ def log_files(path: Path) -> list[Path]:
     return [*backups, path] if path.exists() else backups
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every line of ``path`` and its backups, parsed; a line that is not JSON fails here."""
+def read_records(path: Path, backups: bool = True) -> list[dict[str, Any]]:
+    """Every line of ``path`` (and its backups, oldest first), parsed; a line that is not JSON
+    fails here."""
     records = []
-    for file in log_files(path):
+    for file in log_files(path) if backups else [path]:
         for number, line in enumerate(file.read_bytes().split(b"\n")[:-1], 1):
             try:
                 records.append(json.loads(line))
