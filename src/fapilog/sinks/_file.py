@@ -9,7 +9,6 @@ nothing behind to be written twice.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import sys
 import time
@@ -18,7 +17,13 @@ from pathlib import Path
 
 from fapilog.sinks._base import PartialWrite
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock, so one writing process per path
+    fcntl = None  # type: ignore[assignment]
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _CLOEXEC
 #: At most one stderr report of the sink's own troubles (a skipped rotation, a failed reopen)
 #: this often; the batch itself was written, so the consumer has nothing to report.
 REPORT_EVERY_S = 5.0
@@ -249,6 +254,8 @@ class FileSink:
             if os.fstat(fd).st_size == end:
                 os.ftruncate(fd, end - torn)
                 return
+            if fcntl is None:  # pragma: no cover - not POSIX
+                raise OSError(errno.ENOSYS, "no fcntl")
             flags = fcntl.fcntl(fd, fcntl.F_GETFL)
             fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_APPEND)  # Linux pwrite ignores offsets
             try:
@@ -289,8 +296,10 @@ class _Locked:
 
     def __enter__(self) -> None:
         sink = self.sink
+        if fcntl is None:  # pragma: no cover - not POSIX
+            return
         sink.path.parent.mkdir(parents=True, exist_ok=True)
-        sink._lock_fd = os.open(sink._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        sink._lock_fd = os.open(sink._lock_path, os.O_RDWR | os.O_CREAT | _CLOEXEC, 0o666)
         try:
             fcntl.flock(sink._lock_fd, fcntl.LOCK_EX)
         except BaseException:
