@@ -22,14 +22,6 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: no lock, so one writing process per path
     fcntl = None  # type: ignore[assignment]
 
-_writev = getattr(os, "writev", None)
-#: Most buffers one writev takes (Linux: 1024); a larger batch is joined and written instead.
-try:
-    _IOV_MAX = os.sysconf("SC_IOV_MAX")
-except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-    _IOV_MAX = 16
-if _IOV_MAX <= 0:  # pragma: no cover - "no limit"
-    _IOV_MAX = 1024
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _CLOEXEC
 #: At most one stderr report of the sink's own troubles (a skipped rotation, a failed reopen)
@@ -90,11 +82,11 @@ class FileSink:
     # -- the sink protocol ---------------------------------------------------------------------
 
     def write(self, lines: Sequence[bytes]) -> None:
-        incoming = sum(map(len, lines))
+        data = b"".join(lines)
         size = self._follow_path()
-        if self.max_bytes and size and size + incoming > self.max_bytes:
-            self._rotate(incoming)
-        self._write_lines(lines, incoming)
+        if self.max_bytes and size and size + len(data) > self.max_bytes:
+            self._rotate(len(data))
+        self._write_lines(data, lines)
 
     def flush(self) -> None:
         # Each batch went to the kernel in one os.write: there is no buffer to flush.
@@ -215,29 +207,22 @@ class FileSink:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _write_whole(self, chunks: Sequence[bytes], total: int) -> None:
-        """Write ``chunks`` (``total`` bytes) in one system call when the file takes them all,
-        else in as many as it needs; an error becomes ``_Stopped`` with the bytes written."""
+    def _write_whole(self, data: bytes) -> int:
+        """Write all of ``data`` (a file may take it in several pieces); return bytes written
+        before an error, re-raising it as ``_Stopped``."""
+        view = memoryview(data)
         done = 0
         try:
-            if _writev is not None and len(chunks) <= _IOV_MAX:
-                # No joined copy of the batch: besides the copy, a fresh large buffer per batch
-                # makes glibc hand memory back and fault it in again on every batch.
-                done = _writev(self._fd, chunks)
-            if done < total:
-                view = memoryview(b"".join(chunks))
-                while done < total:
-                    done += os.write(self._fd, view[done:])
+            while done < len(data):
+                done += os.write(self._fd, view[done:])
         except BaseException as exc:
             raise _Stopped(done, exc) from exc
+        return done
 
-    def _write_lines(self, lines: Sequence[bytes], total: int) -> None:
+    def _write_lines(self, data: bytes, lines: Sequence[bytes]) -> None:
         prefix = b"\n" if self._torn else b""  # end the fragment a failed cut left behind
         try:
-            if prefix:
-                self._write_whole([prefix, *lines], total + 1)
-            else:
-                self._write_whole(lines, total)
+            self._write_whole(prefix + data if prefix else data)
         except _Stopped as stop:
             root = stop.error
             whole, written = 0, len(prefix)
