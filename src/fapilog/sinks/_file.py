@@ -187,6 +187,7 @@ class FileSink:
                     self._open()
                 else:
                     os.ftruncate(self._fd, 0)
+                    self._torn = False  # a fragment left behind went with the rest
                     self.rotations += 1
         except OSError as exc:
             self._report(
