@@ -113,7 +113,8 @@ class Pipeline:
             serialize_fallbacks=consumer.serializer.fallbacks + consumer.last_resort_lines,
             block_waits=block_waits,
             sinks=tuple(
-                SinkStats(w.name, w.delivered, w.failed, w.errors) for w in consumer.writers
+                SinkStats(w.name, w.delivered, w.failed, w.errors, w.stalled)
+                for w in consumer.writers
             ),
         )
 

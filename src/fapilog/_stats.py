@@ -12,10 +12,14 @@ class SinkStats:
     name: str
     #: Events this sink took.
     delivered: int = 0
-    #: Events this sink still refused after its retries (or while resting after a failure).
+    #: Events this sink did not take: refused after its retries (or while resting after a
+    #: failure), written off while stalled, or still in its hands when shutdown gave up.
     failed: int = 0
     #: Exceptions this sink raised (each attempt counts).
     errors: int = 0
+    #: True while a write of this sink has not returned within ``sink_timeout``: its events are
+    #: counted as failed until the write returns (a health check can alert on it).
+    stalled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,8 @@ def test_forked_children_never_hang_on_the_parents_file_sink(tmp_path: Path) -> 
     FileSink instance: each child delivers its own events within the timeout, and the file
     holds every child's and every parent's delivered line exactly once."""
     path = tmp_path / "app.log"
-    sink = FileSink(path, max_bytes=2_000_000, backup_count=100)
+    # Enough backups for everything the parent writes meanwhile (a rotation every ~1,000 lines).
+    sink = FileSink(path, max_bytes=2_000_000, backup_count=5_000)
     fapilog.configure_logging(sinks=(sink,), queue_overflow="block", queue_batch_size=256)
     stop = threading.Event()
     sent = [0]

@@ -105,11 +105,6 @@ print(json.dumps({"delivered": sink.delivered, "failed": sink.failed, "errors": 
 """
 
 
-@pytest.mark.xfail(
-    reason="needs the PartialWrite-aware consumer (issue 7 core, on main): today's consumer "
-    "retries the whole batch. Remove this mark once merged.",
-    strict=True,
-)
 @pytest.mark.timeout(60)
 def test_pipeline_counts_agree_with_the_file_after_a_full_disk(tmp_path: Path) -> None:
     """Through configure_logging: after a "disk full" that clears, the file holds every line

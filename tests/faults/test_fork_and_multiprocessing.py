@@ -1,82 +1,20 @@
-"""fork and multiprocessing: a child never hangs on its parent's sinks, and every start method
-delivers every event of a child that returns normally, configured in the child or not."""
+"""multiprocessing: every start method delivers every event of a child that returns normally,
+configured in the child or not, and Pool.terminate() drains with shutdown_signals. (A forked
+child and its parent's file sink: test_file_sink_fork.py.)"""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 import fapilog
-from fapilog.sinks import FileSink
 from tests.faults import _mp_child
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def _wait_child(pid: int, timeout: float) -> int | None:
-    """The child's exit status, or None (after killing it) if it did not end in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.01)
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    return None
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_forked_children_never_hang_on_the_parents_file_sink(tmp_path: Path) -> None:
-    """The parent logs hard into a FileSink instance from two threads while it forks 20
-    children; each child logs into the same sink instance and shuts down. No child may hang
-    (a buffer or lock held by the parent's writer at the fork), and every child line lands."""
-    path = tmp_path / "app.log"
-    sink = FileSink(path)
-    fapilog.configure_logging(sinks=(sink,), queue_batch_size=64)
-    stop = threading.Event()
-
-    def parent_load(name: str) -> None:
-        n = 0
-        while not stop.is_set():
-            fapilog.log.info("parent", thread=name, n=n)
-            n += 1
-
-    threads = [threading.Thread(target=parent_load, args=(f"t{k}",)) for k in range(2)]
-    for thread in threads:
-        thread.start()
-    statuses = []
-    try:
-        for child in range(20):
-            time.sleep(0.01)
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child
-                code = 1
-                try:
-                    for i in range(10):
-                        fapilog.log.info("child", child=child, i=i)
-                    final = fapilog.shutdown(5)
-                    code = 0 if final.delivered == 10 else 2
-                finally:
-                    os._exit(code)
-            statuses.append(_wait_child(pid, 15))
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-    fapilog.shutdown(10)
-    assert statuses == [0] * 20
-    children = [json.loads(line) for line in path.read_text().splitlines() if '"child"' in line]
-    assert sorted((r["child"], r["i"]) for r in children) == [
-        (c, i) for c in range(20) for i in range(10)
-    ]
 
 
 METHODS = [

@@ -80,10 +80,12 @@ def test_a_hung_sink_does_not_starve_a_healthy_one(capsys: pytest.CaptureFixture
     assert by_name["memory"].delivered == 1000
     assert by_name["hung"].delivered == 0 and by_name["hung"].failed == 1000
     assert (stats.delivered, stats.failed) == (0, 1000)
+    assert by_name["hung"].stalled and not by_name["memory"].stalled
     err = capsys.readouterr().err
     assert err.count("sink 'hung' stalled") == 1
 
     hung.release.set()  # the write returns: the sink resumes with the next batch
+    assert _wait_for(lambda: not fapilog.stats().sinks[0].stalled, 5)
     for i in range(50):
         fapilog.log.info("after", i=i)
     assert fapilog.flush(5)
