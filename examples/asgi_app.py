@@ -17,8 +17,8 @@ Settings come from the ``FAPILOG_*`` environment variables. What each step is fo
 - ``fapilog.stdlib.capture()`` routes uvicorn's loggers (startup, access, tracebacks) into
   fapilog, once each, at fapilog's level. ``uvicorn.run(log_config=UVICORN_LOG_CONFIG)`` does
   the same from uvicorn's side; the CLI form relies on the ``capture()`` at import.
-- ``RequestContextMiddleware`` (outermost) binds ``request_id``, ``method`` and ``path`` for each request,
-  including uvicorn's access line and traceback for a failed request.
+- ``RequestContextMiddleware`` (outermost) binds ``request_id``, ``method`` and ``path`` for
+  each request, including uvicorn's access line and traceback for a failed request.
 - The lifespan shutdown logs the final stats after ``aflush()`` and does *not* call
   ``fapilog.shutdown()``: uvicorn logs two more lines after it ("Application shutdown
   complete.", "Finished server process"), and fapilog's exit hook drains them.

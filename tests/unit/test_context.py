@@ -35,13 +35,23 @@ def test_context_block_adds_fields_and_restores_on_exception() -> None:
     """Inside `with fapilog.context(...)` the fields are bound; after it, even on an
     exception, the previous context is back; nested blocks restore in order."""
     fapilog.bind_context(outer=True)
-    with pytest.raises(RuntimeError):
+    seen: list[dict[str, object]] = []
+
+    def body() -> None:
         with fapilog.context(user="u1") as view:
-            assert view["user"] == "u1" and view["outer"] is True
+            seen.append(dict(view))
             with fapilog.context(user="u2", step=2):
-                assert dict(fapilog.get_context()) == {"outer": True, "user": "u2", "step": 2}
-            assert dict(fapilog.get_context()) == {"outer": True, "user": "u1"}
+                seen.append(dict(fapilog.get_context()))
+            seen.append(dict(fapilog.get_context()))
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        body()
+    assert seen == [
+        {"outer": True, "user": "u1"},
+        {"outer": True, "user": "u2", "step": 2},
+        {"outer": True, "user": "u1"},
+    ]
     assert dict(fapilog.get_context()) == {"outer": True}
 
 
