@@ -221,3 +221,24 @@ def test_uvicorn_log_config_routes_uvicorn_loggers(monkeypatch: pytest.MonkeyPat
     assert error["event"] == "debug from uvicorn" and error["logger"] == "uvicorn.error"
     assert access["status"] == 201 and access["method"] == "POST"
     assert [type(h) for h in logging.getLogger().handlers] == [FapilogHandler]
+
+
+def test_capture_lean_skips_record_details_and_undo_restores() -> None:
+    """capture(lean=True): records no longer carry the caller's line or the thread name (the
+    stdlib stops computing them), fapilog's events are unchanged, and undo restores both."""
+    sink = MemorySink(keep=10)
+    fapilog.configure_logging(sinks=[sink])
+    seen: list[logging.LogRecord] = []
+    undo = capture(lean=True)
+    probe = logging.getLogger("fapilogtest.lean")
+    probe.addFilter(lambda record: seen.append(record) or True)
+    probe.warning("lean %s", "record", extra={"k": 1})
+    undo()
+    probe.handlers[:] = [FapilogHandler()]
+    probe.warning("full record")
+    lean, full = seen
+    assert lean.lineno == 0 and lean.threadName is None and lean.processName is None
+    assert full.lineno > 0 and full.threadName == "MainThread"
+    first, second = _records(sink)
+    assert first["event"] == "lean record" and first["k"] == 1
+    assert second["event"] == "full record"
