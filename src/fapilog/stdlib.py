@@ -45,26 +45,34 @@ ARG_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+_Builder = Callable[[tuple[Any, ...]], dict[str, Any]]
+
+
 class _Route:
     """What the handler decided once for one logger name: its fapilog logger and, when its
-    arguments have names, a function turning an argument tuple into fields."""
+    arguments have names, how many there are and a function turning them into fields."""
 
     __slots__ = ("arity", "build", "logger")
 
-    def __init__(self, logger: Logger, arg_fields: tuple[str, ...] | None) -> None:
+    def __init__(self, logger: Logger, build: _Builder | None, arity: int) -> None:
         self.logger = logger
-        self.arity = len(arg_fields) if arg_fields else -1
-        self.build = _fields_builder(arg_fields) if arg_fields else None
+        self.build = build
+        self.arity = arity
 
 
-def _fields_builder(names: tuple[str, ...]) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+def _fields_builder(logger_name: str, names: Sequence[str]) -> tuple[_Builder, int]:
     """``lambda args: {names[0]: args[0], ...}``: a dict display is about 3x cheaper than
-    ``dict(zip(names, args))``, and this runs for every access-log line."""
-    if not all(isinstance(name, str) for name in names):
-        raise ConfigError(f"arg_fields: {names!r} is not accepted; expected field names (str)")
+    ``dict(zip(names, args))``, and this runs for every access-log line. The names are written
+    into the source with ``repr``, so any string is safe."""
+    names = tuple(names) if not isinstance(names, str) else (names,)
+    if not names or not all(isinstance(name, str) for name in names):
+        raise ConfigError(
+            f"FapilogHandler(arg_fields=...): {logger_name!r}: {names!r} is not accepted; "
+            "expected a non-empty sequence of field names (str)"
+        )
     items = ", ".join(f"{name!r}: args[{i}]" for i, name in enumerate(names))
-    build: Callable[[tuple[Any, ...]], dict[str, Any]] = eval(f"lambda args: {{{items}}}")
-    return build
+    build: _Builder = eval(f"lambda args: {{{items}}}")
+    return build, len(names)
 
 
 class FapilogHandler(logging.Handler):
@@ -85,12 +93,15 @@ class FapilogHandler(logging.Handler):
         arg_fields: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         super().__init__(level)
-        self._arg_fields = {**ARG_FIELDS, **{k: tuple(v) for k, v in (arg_fields or {}).items()}}
+        self._builders = {
+            name: _fields_builder(name, names)
+            for name, names in {**ARG_FIELDS, **(arg_fields or {})}.items()
+        }
         self._routes: dict[str, _Route] = {}
 
     def _route_for(self, name: str) -> _Route:
-        route = _Route(Logger(name), self._arg_fields.get(name))
-        return self._routes.setdefault(name, route)
+        build, arity = self._builders.get(name, (None, -1))
+        return self._routes.setdefault(name, _Route(Logger(name), build, arity))
 
     def handle(self, record: logging.LogRecord) -> bool:
         # No handler lock: fapilog's queue is safe for any number of threads on its own.
@@ -108,8 +119,9 @@ class FapilogHandler(logging.Handler):
             args = record.args
             if args:
                 message = message % args
-                if route.arity == len(args) and type(args) is tuple:
-                    fields = route.build(args)  # type: ignore[misc]
+                build = route.build
+                if build is not None and route.arity == len(args) and type(args) is tuple:
+                    fields = build(args)
                 else:
                     fields = {}
             else:

@@ -242,3 +242,12 @@ def test_capture_lean_skips_record_details_and_undo_restores() -> None:
     first, second = _records(sink)
     assert first["event"] == "lean record" and first["k"] == 1
     assert second["event"] == "full record"
+
+
+def test_bad_arg_fields_is_a_clear_error_at_construction() -> None:
+    """arg_fields with a non-string or empty name list fails when the handler is built (not at
+    the first record), naming arg_fields, the logger and the value."""
+    with pytest.raises(ConfigError, match=r"arg_fields=...\): 'app.audit': \(1, 2\)"):
+        FapilogHandler(arg_fields={"app.audit": (1, 2)})  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match="non-empty sequence"):
+        FapilogHandler(arg_fields={"app.audit": ()})
