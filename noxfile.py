@@ -6,6 +6,7 @@
     BENCH_STRATEGIES=drop BENCH_MAXSIZES=1000 BENCH_FAST=1 nox -s bench   # a trimmed matrix
     nox -s bench_compare            # gate .bench/*.json (+ bench/baseline/ when present)
     nox -s bench_peers-3.11         # fapilog ÷ stdlib/structlog/picologging: CPU and latency
+    nox -s bench_service            # logging in a uvicorn service under load (-- --long)
 
 A Python of the matrix that is not installed is skipped with a warning locally, and is an error
 when ``CI`` is set (GitHub Actions and ``.ci/run`` set it), so CI never skips one silently.
@@ -138,6 +139,17 @@ def loadtest(session: nox.Session) -> None:
     """scripts/load_test_log_queue.py with the posargs (e.g. -- --strategy all --duration 5)."""
     session.install(".[fast]")
     session.run("python", "scripts/load_test_log_queue.py", *session.posargs)
+
+
+@nox.session
+def bench_service(session: nox.Session) -> None:
+    """Logging in a real ASGI service: uvicorn + Starlette under load on loopback, per logging
+    variant (none, stdlib QueueHandler, structlog, fapilog …); posargs reach bench/service/run.py
+    (e.g. -- --long, -- --variants none,stdlib,fapilog_drop). Uses wrk when it is on PATH
+    (Debian: apt-get install wrk), else bench/service/loadgen.py."""
+    # The peers and the server are this session's dependencies only, never the library's.
+    session.install(".[fast]", "uvicorn>=0.30", "starlette>=0.37", "structlog>=24.1")
+    session.run("python", "bench/service/run.py", *session.posargs)
 
 
 @nox.session

@@ -7,7 +7,14 @@ serializes and writes. See ``configure_logging`` and ``LoggingSettings`` for the
 worker, sinks, JSON) loads on the first configure or log call, so importing stays cheap.
 """
 
-from fapilog._context import bind_context, clear_context, get_context, unbind_context
+from fapilog._context import (
+    bind_context,
+    clear_context,
+    context,
+    get_context,
+    reset_context,
+    unbind_context,
+)
 from fapilog._errors import ConfigError
 from fapilog._logger import Logger
 from fapilog._version import __version__
@@ -67,10 +74,12 @@ __all__ = [
     "bind_context",
     "clear_context",
     "configure_logging",
+    "context",
     "flush",
     "get_context",
     "get_logger",
     "log",
+    "reset_context",
     "shutdown",
     "stats",
     "unbind_context",
