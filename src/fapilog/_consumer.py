@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from fapilog._queue import LogQueue, Record
+from fapilog._queue import LogQueue, Record, charge_of
 from fapilog._serialize import Serializer
 from fapilog._writer import Batch, SinkWriter, WritePolicy
 from fapilog.sinks._base import Sink
@@ -97,12 +97,13 @@ class Consumer:
                 return 0
             try:
                 self.owner = threading.get_ident()
+                charge = charge_of(records) if self.queue.bytes_used else 0
                 try:
                     lines = self._serialize(records)
                 except BaseException:  # Ctrl-C on an inline drain: count, free, re-raise
-                    self._finish(len(records), 0)
+                    self._finish(len(records), 0, charge)
                     raise
-                batch = Batch(lines, len(self.writers))
+                batch = Batch(lines, len(self.writers), charge)
                 with self._count_lock:
                     self._in_flight += 1
                 for writer in self.writers:
@@ -149,17 +150,20 @@ class Consumer:
             if batch.pending > 0:
                 return
             self._in_flight -= 1
-        self._finish(batch.size, batch.written)
+        self._finish(batch.size, batch.written, batch.charge)
 
-    def _finish(self, size: int, written: int) -> None:
+    def _finish(self, size: int, written: int, charge: int) -> None:
+        queue = self.queue
         with self._count_lock:
             if not self.frozen:
                 self.delivered += written
                 self.failed += size - written
                 self.batches += 1
+            if charge or queue.bytes_used:
+                queue.release_bytes(charge, idle=not self._in_flight and not queue.items)
             if self._progress_waiters:
                 self._progress.notify_all()
-        self.queue.give_back(size)
+        queue.give_back(size)
 
     # -- waiting for progress ------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from fapilog._errors import ConfigError
 from fapilog._logger import _configure_from_env, install, install_autoconfigure
 from fapilog._queue import LogQueue
 from fapilog._report import report
+from fapilog._serialize import Serializer
 from fapilog._settings import LoggingSettings, env_name
 from fapilog._signals import SignalDrain
 from fapilog._stats import PipelineStats, SinkStats
@@ -61,12 +62,19 @@ class Pipeline:
             sampling_rate=settings.sampling_rate,
             high_water=settings.queue_high_water,
             min_level=settings.level_number,
+            max_bytes=settings.queue_max_bytes,
         )
         policy = WritePolicy(
             sink_timeout_s=settings.sink_timeout,
             retry_until_timeout=settings.queue_overflow == "block",
         )
-        self.consumer = Consumer(self.queue, self.sinks, settings.queue_batch_size, policy=policy)
+        self.consumer = Consumer(
+            self.queue,
+            self.sinks,
+            settings.queue_batch_size,
+            Serializer(max_field_chars=settings.max_field_chars),
+            policy=policy,
+        )
         self.worker: Worker
         if inline:
             self.worker = InlineWorker(self.consumer)
@@ -112,6 +120,8 @@ class Pipeline:
             retries=consumer.retries,
             serialize_fallbacks=consumer.serializer.fallbacks + consumer.last_resort_lines,
             block_waits=block_waits,
+            dropped_too_large=self.queue.too_large,
+            truncated_values=consumer.serializer.truncated,
             sinks=tuple(
                 SinkStats(w.name, w.delivered, w.failed, w.errors, w.stalled)
                 for w in consumer.writers

@@ -48,6 +48,32 @@ AsyncLogCall = Callable[..., Awaitable[bool]]
 _WAIT_SLICE_S = 0.05
 #: Slot tokens are made this many at a time, as the queue first fills.
 ROOM_CHUNK = 4096
+#: Events whose estimated size reaches this are charged to ``queue_max_bytes``; smaller ones are
+#: bounded by ``queue_maxsize`` alone (at most ``queue_maxsize`` × 1 KiB of such estimates).
+LARGE_EVENT = 1024
+
+
+def estimate(event: object, fields: Mapping[str, Any]) -> int:
+    """A log call's size for the byte budget: the length of the event and of the call's own
+    ``str`` and ``bytes`` field values. Context and bound fields are shared between records, and
+    other values are not measured (a cheap, documented approximation). The log methods inline
+    exactly this."""
+    size = len(event) if event.__class__ is str else 0
+    for value in fields.values():
+        if value.__class__ is str or value.__class__ is bytes:
+            size += len(value)
+    return size
+
+
+def charge_of(records: list[Record]) -> int:
+    """The bytes ``records`` were charged when they were admitted (the consumer gives them
+    back when the batch is finished)."""
+    total = 0
+    for record in records:
+        size = estimate(record[2], record[5])
+        if size >= LARGE_EVENT:
+            total += size
+    return total
 
 
 def _nothing() -> None:
@@ -74,9 +100,19 @@ class LogQueue:
         sampling_rate: float,
         high_water: float,
         min_level: int = 0,
+        max_bytes: int = 1 << 60,
     ) -> None:
         self.maxsize = maxsize
         self.min_level = min_level
+        #: ``queue_max_bytes``: budget for the estimated size of large events (see
+        #: :func:`estimate`) queued or in a sink's hands.
+        self.max_bytes = max_bytes
+        #: Bytes charged for large events not yet finished by every sink. Approximate: updated
+        #: without a lock by producers (+) and the consumer (-), clamped at 0, and reset to 0
+        #: when nothing is queued or in flight, so a lost update never lasts.
+        self.bytes_used = 0
+        #: Events refused because they alone are larger than ``max_bytes`` (also ``dropped``).
+        self.too_large = 0
         self.items: deque[Record] = deque()
         #: One token per free slot. Empty once closed: a closed queue is simply always full.
         self.room: deque[None] = deque(itertools.repeat(None, min(maxsize, ROOM_CHUNK)))
@@ -144,6 +180,7 @@ class LogQueue:
         append, take_room = items.append, room.pop
         wake_at = self.wake_at
         on_full = self._on_full_for(level)
+        offer_large = self._large_offer_for(level)
         interrupted = self._interrupted
         q = self
 
@@ -151,6 +188,13 @@ class LogQueue:
 
             def call(logger: Logger, event: object, /, **fields: Any) -> bool:
                 record = (now(), name, event, context(), logger._fields, fields)
+                # The size estimate (see ``estimate``), inlined: the budget in bytes needs it.
+                size = len(event) if event.__class__ is str else 0
+                for value in fields.values():
+                    if value.__class__ is str or value.__class__ is bytes:
+                        size += len(value)
+                if size >= LARGE_EVENT:
+                    return offer_large(record, size)
                 if room:
                     try:
                         take_room()
@@ -185,6 +229,12 @@ class LogQueue:
                         count_sampled_out()
                         return False
                 record = (now(), name, event, context(), logger._fields, fields)
+                size = len(event) if event.__class__ is str else 0
+                for value in fields.values():
+                    if value.__class__ is str or value.__class__ is bytes:
+                        size += len(value)
+                if size >= LARGE_EVENT:
+                    return offer_large(record, size)
                 try:
                     take_room()
                 except IndexError:
@@ -215,9 +265,14 @@ class LogQueue:
         now = time.time
         context = CONTEXT.get
         aput = self.aput
+        aoffer_large = self._aoffer_large
 
         async def ablock(logger: Logger, event: object, /, **fields: Any) -> bool:
-            return await aput((now(), name, event, context(), logger._fields, fields))
+            record = (now(), name, event, context(), logger._fields, fields)
+            size = estimate(event, fields)
+            if size >= LARGE_EVENT:
+                return await aoffer_large(record, size, level)
+            return await aput(record)
 
         return ablock
 
@@ -227,6 +282,97 @@ class LogQueue:
         if not self.closed:
             self.room.append(None)
         next(self.dropped)
+
+    # -- producer side: large events (the byte budget) ---------------------------------------
+
+    def _limit_for(self, level: int) -> int:
+        """Under ``sample``, sub-WARNING large events may use the budget only up to the
+        high-water share; WARNING and above may use all of it (errors are kept first)."""
+        if self.overflow == "sample" and level < WARNING:
+            return int(self.max_bytes * self.high_water_count / self.maxsize)
+        return self.max_bytes
+
+    def _large_offer_for(self, level: int) -> Callable[[Record, int], bool]:
+        limit = self._limit_for(level)
+        q = self
+
+        def offer_large(record: Record, size: int) -> bool:
+            return q._offer_large(record, size, limit)
+
+        return offer_large
+
+    def _refuse_large(self, size: int) -> bool:
+        """An event larger than the whole budget is never admitted: dropped and counted."""
+        self.too_large += 1
+        next(self.dropped)
+        return False
+
+    def _offer_large(self, record: Record, size: int, limit: int) -> bool:
+        if size > self.max_bytes:
+            return self._refuse_large(size)
+        if self.closed:
+            return self.forward(record)
+        if self.bytes_used + size > limit and not self._wait_for_bytes(size, limit):
+            next(self.dropped)
+            return False
+        self.bytes_used += size
+        if self.offer(record):
+            return True
+        self.bytes_used = max(0, self.bytes_used - size)  # not admitted: counted by offer()
+        return False
+
+    async def _aoffer_large(self, record: Record, size: int, level: int) -> bool:
+        import asyncio
+
+        limit = self._limit_for(level)
+        if size > self.max_bytes:
+            return self._refuse_large(size)
+        deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
+        while self.bytes_used + size > limit and not self.closed:
+            if deadline is not None and time.monotonic() >= deadline:
+                next(self.dropped)
+                return False
+            self.wake()
+            await asyncio.sleep(_WAIT_SLICE_S / 5)
+        if self.closed:
+            return self.forward(record)
+        self.bytes_used += size
+        if await self.aput(record):
+            return True
+        self.bytes_used = max(0, self.bytes_used - size)
+        return False
+
+    def _wait_for_bytes(self, size: int, limit: int) -> bool:
+        """``block`` only: wait (within the block timeout) until ``size`` more bytes fit."""
+        if self.overflow != "block":
+            return False
+        me = threading.get_ident()
+        if me in self.no_wait or me in self._waiting:
+            return False
+        deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
+        next(self._block_waits)
+        try:
+            self._waiting.add(me)
+            while self.bytes_used + size > limit:
+                if self.closed or (deadline is not None and time.monotonic() >= deadline):
+                    return False
+                self.wake()
+                left = _WAIT_SLICE_S
+                if deadline is not None:
+                    left = min(left, deadline - time.monotonic())
+                if left > 0:
+                    self._sleep_until(lambda: self.bytes_used + size <= limit, left)
+        finally:
+            self._waiting.discard(me)
+        return True
+
+    def release_bytes(self, charge: int, idle: bool) -> None:
+        """The consumer: a finished batch's large events no longer count; ``idle`` (nothing
+        queued or in flight) resets the approximate count to its exact value, 0."""
+        used = 0 if idle else self.bytes_used - charge
+        self.bytes_used = used if used > 0 else 0
+        if charge and self._sleepers:
+            self._wake_sleepers()
 
     # -- producer side: no room ----------------------------------------------------------------
 
@@ -351,6 +497,9 @@ class LogQueue:
         return False
 
     def _sleep_until_room(self, timeout: float) -> None:
+        self._sleep_until(lambda: bool(self.room), timeout)
+
+    def _sleep_until(self, ready: Callable[[], bool], timeout: float) -> None:
         """Park this thread until room is given back (or ``timeout``). The wake-up is a release
         of a lock only this call holds, so whoever wakes us never waits."""
         parked = threading.Lock()
@@ -360,7 +509,7 @@ class LogQueue:
         try:
             # Registered before this look: the consumer gives room back first and looks for
             # sleepers second, so one of the two sees the other.
-            if not self.room and not self.closed:
+            if not ready() and not self.closed:
                 parked.acquire(timeout=timeout)
         finally:
             self._sleepers.pop(key, None)

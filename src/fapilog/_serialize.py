@@ -42,8 +42,12 @@ class Serializer:
     (never rounded up into the next second): ``2026-11-29T12:00:00.123456Z``.
     """
 
-    def __init__(self, use_orjson: bool | None = None) -> None:
+    def __init__(self, use_orjson: bool | None = None, max_field_chars: int | None = None) -> None:
         self.fallbacks = 0
+        #: ``max_field_chars``: top-level string values longer than this are cut (None: never).
+        self.max_field_chars = max_field_chars
+        #: Values cut to ``max_field_chars``.
+        self.truncated = 0
         # The second the cached prefix belongs to, as [start, end) floats: one comparison pair
         # per record instead of int() + strftime; a new prefix costs ~2 µs once per second.
         self._start = math.inf
@@ -126,9 +130,19 @@ class Serializer:
                 **bound,
                 **fields,
             }
+            if self.max_field_chars is not None:
+                self._truncate(merged, self.max_field_chars)
             return self._encode(merged, self._default, self._option) + _NEWLINE
         except Exception:
             return self._dumps_hard(record, merged)
+
+    def _truncate(self, merged: dict[Any, Any], limit: int) -> None:
+        """Cut every top-level string value longer than ``limit`` characters, marking the cut
+        with the number of characters left out: ``"abc…[+1234 chars]"``."""
+        for key, value in merged.items():
+            if value.__class__ is str and len(value) > limit:
+                merged[key] = f"{value[:limit]}…[+{len(value) - limit} chars]"
+                self.truncated += 1
 
     def dumps_batch(self, records: Iterable[Record]) -> list[bytes]:
         """One JSON line per record, in order: ``[dumps(r) for r in records]``, cheaper.
@@ -144,6 +158,7 @@ class Serializer:
         encode, default, option = self._encode, self._default, self._option
         newline = _NEWLINE
         start, end, prefix = self._start, self._end, self._prefix
+        limit = self.max_field_chars
         for record in records:
             seconds, level, event, context, bound, fields = record
             merged = None
@@ -159,6 +174,8 @@ class Serializer:
                     **bound,
                     **fields,
                 }
+                if limit is not None:
+                    self._truncate(merged, limit)
                 append(encode(merged, default, option) + newline)
             except Exception:
                 append(self._dumps_hard(record, merged))

@@ -68,6 +68,10 @@ BOUNDS: dict[str, _Bound] = {
     "sampling_rate": _Bound(float, 0.0, 1.0),
     "queue_high_water": _Bound(float, 0.0, 1.0, low_open=True),
     "sink_timeout": _Bound(float, 0.01, 3600.0, unit=" of seconds"),
+    # 1 KiB … 1 TiB: below 1 KiB no large event could ever be admitted.
+    "queue_max_bytes": _Bound(int, 1024, 1 << 40),
+    # 16 characters keep a value recognisable; past a billion the limit means nothing.
+    "max_field_chars": _Bound(int, 16, 1_000_000_000),
     "shutdown_timeout": _Bound(float, 0.0, 3600.0, unit=" of seconds"),
 }
 
@@ -105,14 +109,24 @@ class LoggingSettings:
     #: Signal names (``SIGTERM``, ``SIGINT``, …) on which fapilog drains, then hands the signal
     #: on to the handler that was there before (or exits as the default would).
     shutdown_signals: tuple[str, ...] = ()
+    #: Approximate budget, in bytes, of the large events (estimated size ≥ 1 KiB) queued or in a
+    #: sink's hands; beyond it the overflow strategy applies. An integer or a size such as
+    #: ``64MiB`` or ``500MB``. The default, 64 MiB, never binds for ordinary events (those are
+    #: bounded by ``queue_maxsize``) and keeps a burst of 1 MB payloads from costing gigabytes.
+    queue_max_bytes: int = 64 * 1024 * 1024
+    #: Truncate string values longer than this many characters (in the worker), with a visible
+    #: marker; ``None`` (the default) keeps them whole.
+    max_field_chars: int | None = None
 
     def __post_init__(self) -> None:
         number = parse_level(self.level)
         if number is None:
             raise _bad("level", self.level, accepted_levels())
+        if isinstance(self.queue_max_bytes, str):
+            object.__setattr__(self, "queue_max_bytes", parse_size(self.queue_max_bytes))
         for name in BOUNDS:
             value = getattr(self, name)
-            if value is None and name == "queue_block_timeout":
+            if value is None and name in _OPTIONAL:
                 continue
             _check_number(name, value)
         _check_choice("queue_overflow", self.queue_overflow, OVERFLOW_STRATEGIES)
@@ -158,11 +172,47 @@ class LoggingSettings:
         return dataclasses.replace(self, **overrides)
 
 
+#: Numeric settings that may be None: ``queue_block_timeout`` (wait forever), ``max_field_chars``
+#: (no limit).
+_OPTIONAL = ("queue_block_timeout", "max_field_chars")
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+
+
+def parse_size(raw: str) -> int:
+    """``"64MiB"`` → 67108864, ``"500MB"`` → 500000000, ``"1_000_000"`` → 1000000."""
+    text = raw.strip().lower().replace("_", "").replace(" ", "")
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(number) :]
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if unit not in _SIZE_UNITS or not math.isfinite(value) or value < 0:
+        raise _bad("queue_max_bytes", raw, _hint("queue_max_bytes"))
+    return int(value * _SIZE_UNITS[unit])
+
+
 def _parse_env(name: str, raw: str) -> Any:
     if name in ("sinks", "shutdown_signals"):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     if name == "queue_block_timeout" and raw.lower() in ("none", "inf", "forever"):
         return None
+    if name == "max_field_chars" and raw.lower() in ("none", "off", "0"):
+        return None
+    if name == "queue_max_bytes":
+        return parse_size(raw)
     bound = BOUNDS.get(name)
     if bound is not None:
         try:
@@ -174,7 +224,13 @@ def _parse_env(name: str, raw: str) -> Any:
 
 def _hint(name: str) -> str:
     hint = BOUNDS[name].describe()
-    return hint + ", or 'none' to wait forever" if name == "queue_block_timeout" else hint
+    if name == "queue_block_timeout":
+        return hint + ", or 'none' to wait forever"
+    if name == "max_field_chars":
+        return hint + ", or 'none' for no limit"
+    if name == "queue_max_bytes":
+        return hint + " bytes, or a size such as 64MiB or 500MB"
+    return hint
 
 
 def _check_number(name: str, value: object) -> None:

@@ -59,6 +59,11 @@ class PipelineStats:
     serialize_fallbacks: int = 0
     #: ``block`` only: calls that found the queue full and had to wait (or drain inline).
     block_waits: int = 0
+    #: Events refused because their estimated size alone exceeds ``queue_max_bytes`` (they
+    #: are also counted in ``dropped``).
+    dropped_too_large: int = 0
+    #: String values cut to ``max_field_chars`` (with a marker) when written.
+    truncated_values: int = 0
     #: Per-sink counts, in the order of the ``sinks`` setting.
     sinks: tuple[SinkStats, ...] = ()
 

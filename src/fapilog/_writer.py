@@ -38,11 +38,13 @@ REPORT_EVERY_S = 5.0
 class Batch:
     """A serialized batch on its way to every sink; it frees its slots when the last is done."""
 
-    __slots__ = ("lines", "pending", "size", "written")
+    __slots__ = ("charge", "lines", "pending", "size", "written")
 
-    def __init__(self, lines: list[bytes], sinks: int) -> None:
+    def __init__(self, lines: list[bytes], sinks: int, charge: int = 0) -> None:
         self.lines = lines
         self.size = len(lines)
+        #: Bytes its large events were charged against ``queue_max_bytes``.
+        self.charge = charge
         #: Writers that have not finished this batch yet.
         self.pending = sinks
         #: Lines every finished writer has written (a prefix of ``lines``).

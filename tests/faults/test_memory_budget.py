@@ -1,0 +1,150 @@
+"""Memory bounded in bytes as well as in events (``queue_max_bytes``), and long values cut to
+``max_field_chars``. Peak RSS is read from the kernel (``ru_maxrss``) in a child process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import fapilog
+from fapilog import ConfigError, LoggingSettings
+from fapilog.sinks import MemorySink
+from tests.faults._child import run_child
+
+pytestmark = pytest.mark.timeout(120)
+
+_PAYLOADS_INTO_A_SLOW_SINK = """
+import json, resource
+import fapilog
+from fapilog.sinks import MemorySink
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+sink = MemorySink(delay=0.02)
+settings = dict(sinks=(sink,), queue_maxsize=10_000, queue_batch_size=16,
+                queue_overflow=STRATEGY, queue_block_timeout=None)
+if BUDGET is not None:
+    settings["queue_max_bytes"] = BUDGET
+fapilog.configure_logging(**settings)
+before = peak_mb()
+results = [fapilog.log.info("payload", i=i, body="x" * SIZE) for i in range(COUNT)]
+final = fapilog.shutdown(60)
+print(json.dumps({"growth_mb": peak_mb() - before, "accepted": sum(results),
+                  "dropped": final.dropped, "delivered": final.delivered, "sink": sink.count}))
+"""
+
+
+def _run(strategy: str, size: int, count: int, budget: str | None) -> dict[str, float]:
+    code = f"STRATEGY = {strategy!r}\nSIZE = {size}\nCOUNT = {count}\nBUDGET = {budget!r}\n"
+    child = run_child(code + _PAYLOADS_INTO_A_SLOW_SINK, timeout=100)
+    assert child.returncode == 0, child.stderr
+    result: dict[str, float] = json.loads(child.stdout)
+    return result
+
+
+def test_one_megabyte_payloads_stay_within_the_budget_under_drop() -> None:
+    """1,000 events with a fresh 1 MB field into a slow sink: with the default 64 MiB budget
+    the process grows by well under 1,000 MB (at 861a157 it held every payload), and what did
+    not fit is counted as dropped."""
+    out = _run("drop", 1_000_000, 1_000, None)
+    assert out["growth_mb"] < 300
+    assert out["dropped"] > 0
+    assert out["accepted"] + out["dropped"] == 1_000
+    assert out["delivered"] == out["sink"] == out["accepted"]
+
+
+def test_ten_megabyte_payloads_wait_for_the_budget_under_block() -> None:
+    """Under ``block``, 100 events with a fresh 10 MB field and a 32 MiB budget wait for room
+    instead of piling up: every event is delivered and the process grows by a small multiple
+    of the budget, not by 1 GB."""
+    out = _run("block", 10_000_000, 100, "32MiB")
+    assert out["accepted"] == out["delivered"] == out["sink"] == 100
+    assert out["dropped"] == 0
+    assert out["growth_mb"] < 250
+
+
+def test_an_event_larger_than_the_whole_budget_is_dropped_and_counted() -> None:
+    """A single event bigger than ``queue_max_bytes`` is never admitted, whatever the strategy
+    (``block`` does not wait for what can never fit): dropped, counted, the call returns False."""
+    sink = MemorySink()
+    fapilog.configure_logging(sinks=(sink,), queue_overflow="block", queue_max_bytes="1MiB")
+    assert fapilog.log.info("huge", body="x" * 2_000_000) is False
+    assert fapilog.log.info("fine", body="x" * 500_000) is True
+    assert fapilog.flush(5)
+    stats = fapilog.stats()
+    assert (stats.dropped, stats.dropped_too_large, stats.delivered) == (1, 1, 1)
+    assert sink.count == 1
+
+
+def test_sample_keeps_the_last_part_of_the_budget_for_warnings() -> None:
+    """Under ``sample``, sub-WARNING large events may fill the budget only up to
+    ``queue_high_water``; WARNING and above may use the rest (errors are kept first)."""
+    hold = MemorySink(delay=2.0)  # holds its first batch: nothing is released meanwhile
+    fapilog.configure_logging(
+        sinks=(hold,),
+        queue_overflow="sample",
+        queue_max_bytes=100_000,
+        queue_high_water=0.5,
+        queue_batch_size=1,
+    )
+    infos = [fapilog.log.info("i", body="x" * 9_999) for _ in range(10)]  # 10,000 each
+    warnings = [fapilog.log.warning("w", body="x" * 9_999) for _ in range(10)]
+    assert sum(infos) == 5  # 5 × 10 kB = the high-water half of 100 kB
+    assert sum(warnings) == 5  # the other half
+    fapilog.shutdown(0.1)
+
+
+def test_a_large_event_charge_is_given_back_when_written() -> None:
+    """The bytes charged for large events come back when the sinks are done: after a flush the
+    whole budget is usable again, many times over."""
+    sink = MemorySink()
+    fapilog.configure_logging(sinks=(sink,), queue_max_bytes=50_000, queue_overflow="block")
+    for _ in range(200):
+        assert fapilog.log.info("e", body="y" * 20_000)
+    assert fapilog.flush(10)
+    assert sink.count == 200 and fapilog.stats().dropped == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("64MiB", 64 * 1024**2), ("500MB", 500_000_000), ("1_048_576", 1_048_576), ("2 GiB", 2 << 30)],
+)
+def test_queue_max_bytes_takes_sizes(raw: str, expected: int) -> None:
+    """``FAPILOG_QUEUE_MAX_BYTES`` takes plain bytes or a size with a decimal (kB, MB, GB) or
+    binary (KiB, MiB, GiB) unit."""
+    assert LoggingSettings.from_env({"FAPILOG_QUEUE_MAX_BYTES": raw}).queue_max_bytes == expected
+
+
+@pytest.mark.parametrize("raw", ["lots", "10XB", "-5MB", "100", "2TiB"])
+def test_bad_queue_max_bytes_is_a_config_error(raw: str) -> None:
+    """A size that does not parse or falls outside 1 KiB … 1 TiB names the variable, the value
+    and what is accepted."""
+    with pytest.raises(ConfigError, match=r"^FAPILOG_QUEUE_MAX_BYTES .*64MiB or 500MB"):
+        LoggingSettings.from_env({"FAPILOG_QUEUE_MAX_BYTES": raw})
+
+
+def test_max_field_chars_cuts_long_strings_with_a_visible_marker() -> None:
+    """With ``max_field_chars``, every top-level string value longer than the limit (the event
+    included) is cut in the worker, marked with how much was left out, and counted; shorter
+    values and other types are untouched."""
+    sink = MemorySink(keep=5)
+    fapilog.configure_logging(sinks=(sink,), max_field_chars=100)
+    fapilog.log.info("e" * 150, body="b" * 10_000, short="ok", n=12345)
+    assert fapilog.flush(5)
+    (record,) = sink.records
+    assert record["event"] == "e" * 100 + "…[+50 chars]"
+    assert record["body"] == "b" * 100 + "…[+9900 chars]"
+    assert (record["short"], record["n"]) == ("ok", 12345)
+    assert fapilog.stats().truncated_values == 2
+
+
+def test_max_field_chars_is_off_by_default() -> None:
+    """By default nothing is cut: a 300,000-character value is written whole."""
+    sink = MemorySink(keep=1)
+    fapilog.configure_logging(sinks=(sink,))
+    fapilog.log.info("e", body="z" * 300_000)
+    assert fapilog.flush(5)
+    assert len(sink.records[0]["body"]) == 300_000
+    assert LoggingSettings.from_env({"FAPILOG_MAX_FIELD_CHARS": "none"}).max_field_chars is None
