@@ -97,7 +97,11 @@ class Consumer:
                 return 0
             try:
                 self.owner = threading.get_ident()
-                charge = charge_of(records) if self.queue.bytes_used else 0
+                queue = self.queue
+                if queue.sized:
+                    charge = charge_of(records) if queue.bytes_used else 0
+                else:  # before the first large event: look for one (see SIZE_SAMPLE_MASK)
+                    charge = queue.go_sized(records) if charge_of(records) else 0
                 try:
                     lines = self._serialize(records)
                 except BaseException:  # Ctrl-C on an inline drain: count, free, re-raise

@@ -91,7 +91,19 @@ class Pipeline:
         #: must not wait for it.
         self._closing_thread: int | None = None
 
+    def _install_sized(self) -> None:
+        """The first large event: from now on the log methods charge sizes (if this pipeline
+        is still the current one; a replaced one forwards its calls anyway)."""
+        # Bounded wait: a configure in progress holds this lock only briefly.
+        if _state_lock.acquire(timeout=1.0):
+            try:
+                if _current is self:
+                    install(self.queue, self.settings.level_number)
+            finally:
+                _state_lock.release()
+
     def start(self) -> None:
+        self.queue.on_sized = self._install_sized
         if not self.inline:
             self.consumer.start_writers()
         try:

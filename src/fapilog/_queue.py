@@ -51,6 +51,10 @@ ROOM_CHUNK = 4096
 #: Events whose estimated size reaches this are charged to ``queue_max_bytes``; smaller ones are
 #: bounded by ``queue_maxsize`` alone (at most ``queue_maxsize`` × 1 KiB of such estimates).
 LARGE_EVENT = 1024
+#: Until the first large event, the log methods do not estimate sizes (it would cost about a
+#: third of a call): they look at the size of every 16th event of a growing backlog, and the
+#: consumer looks at every batch. The first large event seen switches to sized methods.
+SIZE_SAMPLE_MASK = 15
 
 
 def estimate(event: object, fields: Mapping[str, Any]) -> int:
@@ -113,6 +117,11 @@ class LogQueue:
         self.bytes_used = 0
         #: Events refused because they alone are larger than ``max_bytes`` (also ``dropped``).
         self.too_large = 0
+        #: False until the consumer first sees a large event: until then the log methods skip
+        #: the size estimate (it costs about a third of a call); from then on they charge it.
+        self.sized = False
+        #: Installed by the pipeline: put the sized log methods in place (once).
+        self.on_sized: Callable[[], None] = _nothing
         self.items: deque[Record] = deque()
         #: One token per free slot. Empty once closed: a closed queue is simply always full.
         self.room: deque[None] = deque(itertools.repeat(None, min(maxsize, ROOM_CHUNK)))
@@ -173,28 +182,42 @@ class LogQueue:
     # and the append. ``try`` costs nothing when nothing is raised.
 
     def call_for(self, level: int, name: str) -> LogCall:
-        """The log method for ``level`` (``(logger, event, /, **fields) -> bool``)."""
+        """The log method for ``level`` (``(logger, event, /, **fields) -> bool``): the lean one,
+        or once the queue is :attr:`sized`, the lean one behind the size estimate."""
+        lean = self._lean_call_for(level, name)
+        if not self.sized:
+            return lean
+        now = time.time
+        context = CONTEXT.get
+        offer_large = self._large_offer_for(level)
+
+        def sized_call(logger: Logger, event: object, /, **fields: Any) -> bool:
+            # ``estimate``, inlined.
+            size = len(event) if event.__class__ is str else 0
+            for value in fields.values():
+                if value.__class__ is str or value.__class__ is bytes:
+                    size += len(value)
+            if size >= LARGE_EVENT:
+                return offer_large((now(), name, event, context(), logger._fields, fields), size)
+            return lean(logger, event, **fields)
+
+        return sized_call
+
+    def _lean_call_for(self, level: int, name: str) -> LogCall:
         now = time.time
         context = CONTEXT.get
         items, room = self.items, self.room
         append, take_room = items.append, room.pop
         wake_at = self.wake_at
         on_full = self._on_full_for(level)
-        offer_large = self._large_offer_for(level)
         interrupted = self._interrupted
+        look_at_size = self._look_at_size
         q = self
 
         if self.overflow != "sample" or level >= WARNING:
 
             def call(logger: Logger, event: object, /, **fields: Any) -> bool:
                 record = (now(), name, event, context(), logger._fields, fields)
-                # The size estimate (see ``estimate``), inlined: the budget in bytes needs it.
-                size = len(event) if event.__class__ is str else 0
-                for value in fields.values():
-                    if value.__class__ is str or value.__class__ is bytes:
-                        size += len(value)
-                if size >= LARGE_EVENT:
-                    return offer_large(record, size)
                 if room:
                     try:
                         take_room()
@@ -205,9 +228,12 @@ class LogQueue:
                         raise
                     else:
                         append(record)
-                        if len(items) >= wake_at and q.parked and not q.wake_pending:
+                        depth = len(items)
+                        if depth >= wake_at and q.parked and not q.wake_pending:
                             q.wake_pending = True
                             q.wake()
+                        if not depth & SIZE_SAMPLE_MASK:  # a backlog builds: look at sizes
+                            look_at_size(event, fields)
                         return True
                 return on_full(record)
 
@@ -229,12 +255,6 @@ class LogQueue:
                         count_sampled_out()
                         return False
                 record = (now(), name, event, context(), logger._fields, fields)
-                size = len(event) if event.__class__ is str else 0
-                for value in fields.values():
-                    if value.__class__ is str or value.__class__ is bytes:
-                        size += len(value)
-                if size >= LARGE_EVENT:
-                    return offer_large(record, size)
                 try:
                     take_room()
                 except IndexError:
@@ -244,9 +264,12 @@ class LogQueue:
                     raise
                 else:
                     append(record)
-                    if len(items) >= wake_at and q.parked and not q.wake_pending:
+                    depth = len(items)
+                    if depth >= wake_at and q.parked and not q.wake_pending:
                         q.wake_pending = True
                         q.wake()
+                    if not depth & SIZE_SAMPLE_MASK:
+                        look_at_size(event, fields)
                     return True
             return on_full((now(), name, event, context(), logger._fields, fields))
 
@@ -267,10 +290,11 @@ class LogQueue:
         aput = self.aput
         aoffer_large = self._aoffer_large
 
+        sized = self.sized
+
         async def ablock(logger: Logger, event: object, /, **fields: Any) -> bool:
             record = (now(), name, event, context(), logger._fields, fields)
-            size = estimate(event, fields)
-            if size >= LARGE_EVENT:
+            if sized and (size := estimate(event, fields)) >= LARGE_EVENT:
                 return await aoffer_large(record, size, level)
             return await aput(record)
 
@@ -373,6 +397,23 @@ class LogQueue:
         self.bytes_used = used if used > 0 else 0
         if charge and self._sleepers:
             self._wake_sleepers()
+
+    def _look_at_size(self, event: object, fields: Mapping[str, Any]) -> None:
+        """Lean methods call this at every ``SIZE_SAMPLE_MASK + 1``-th depth, i.e. only while a
+        backlog builds: the first large event then switches the queue to sized methods."""
+        if not self.sized and estimate(event, fields) >= LARGE_EVENT:
+            self.go_sized([])
+
+    def go_sized(self, in_hand: list[Record]) -> int:
+        """The consumer saw the first large event: charge what is queued now (it was admitted
+        without a charge, and will be released when written) and switch the log methods to the
+        sized ones. Returns the charge of ``in_hand``, the batch the consumer holds."""
+        self.sized = True
+        self.bytes_used += charge_of(list(self.items))
+        charge = charge_of(in_hand)
+        self.bytes_used += charge
+        self.on_sized()
+        return charge
 
     # -- producer side: no room ----------------------------------------------------------------
 

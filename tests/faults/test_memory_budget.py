@@ -57,31 +57,35 @@ def test_one_megabyte_payloads_stay_within_the_budget_under_drop() -> None:
 
 def test_ten_megabyte_payloads_wait_for_the_budget_under_block() -> None:
     """Under ``block``, 100 events with a fresh 10 MB field and a 32 MiB budget wait for room
-    instead of piling up: every event is delivered and the process grows by a small multiple
-    of the budget, not by 1 GB."""
+    instead of piling up: every event is delivered and the process grows by the budget plus the
+    documented first-occurrence window (up to 16 events before the first large one is seen, and
+    a batch held twice while it is serialized) — about 300 MB, not the 1,000 MB of payloads."""
     out = _run("block", 10_000_000, 100, "32MiB")
     assert out["accepted"] == out["delivered"] == out["sink"] == 100
     assert out["dropped"] == 0
-    assert out["growth_mb"] < 250
+    assert out["growth_mb"] < 450
 
 
 def test_an_event_larger_than_the_whole_budget_is_dropped_and_counted() -> None:
-    """A single event bigger than ``queue_max_bytes`` is never admitted, whatever the strategy
-    (``block`` does not wait for what can never fit): dropped, counted, the call returns False."""
+    """Once fapilog charges sizes (from the first large event it sees on), a single event
+    bigger than ``queue_max_bytes`` is never admitted, whatever the strategy (``block`` does not
+    wait for what can never fit): dropped, counted, the call returns False."""
     sink = MemorySink()
     fapilog.configure_logging(sinks=(sink,), queue_overflow="block", queue_max_bytes="1MiB")
-    assert fapilog.log.info("huge", body="x" * 2_000_000) is False
     assert fapilog.log.info("fine", body="x" * 500_000) is True
+    assert fapilog.flush(5)  # the worker has seen a large event: sizes are charged from now on
+    assert fapilog.log.info("huge", body="x" * 2_000_000) is False
+    assert fapilog.log.info("fine again", body="x" * 500_000) is True
     assert fapilog.flush(5)
     stats = fapilog.stats()
-    assert (stats.dropped, stats.dropped_too_large, stats.delivered) == (1, 1, 1)
-    assert sink.count == 1
+    assert (stats.dropped, stats.dropped_too_large, stats.delivered) == (1, 1, 2)
+    assert sink.count == 2
 
 
 def test_sample_keeps_the_last_part_of_the_budget_for_warnings() -> None:
     """Under ``sample``, sub-WARNING large events may fill the budget only up to
     ``queue_high_water``; WARNING and above may use the rest (errors are kept first)."""
-    hold = MemorySink(delay=2.0)  # holds its first batch: nothing is released meanwhile
+    hold = MemorySink(delay=1.0)  # holds each batch a second: nothing is released meanwhile
     fapilog.configure_logging(
         sinks=(hold,),
         queue_overflow="sample",
@@ -89,6 +93,8 @@ def test_sample_keeps_the_last_part_of_the_budget_for_warnings() -> None:
         queue_high_water=0.5,
         queue_batch_size=1,
     )
+    fapilog.log.warning("first large event", body="x" * 5_000)
+    assert fapilog.flush(5)  # seen: sizes are charged from now on
     infos = [fapilog.log.info("i", body="x" * 9_999) for _ in range(10)]  # 10,000 each
     warnings = [fapilog.log.warning("w", body="x" * 9_999) for _ in range(10)]
     assert sum(infos) == 5  # 5 × 10 kB = the high-water half of 100 kB
