@@ -176,7 +176,7 @@ def test_events_larger_than_the_budget_are_counted_too_large_end_to_end() -> Non
 
 
 def test_peak_rss_kib_is_the_processes_peak_and_never_falls() -> None:
-    """ru_maxrss in KiB: a plausible size, and holding 64 MiB raises it by about that much."""
+    """ru_maxrss in KiB: a plausible size, never falling, and at least the 64 MiB held resident."""
     before = peak_rss_kib()
     assert before is not None and 1024 < before < 64 * 2**20
     block = bytearray(64 * 2**20)
