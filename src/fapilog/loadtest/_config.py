@@ -14,6 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
+from fapilog._errors import ConfigError
+from fapilog._settings import BOUNDS, LoggingSettings, parse_size
+
 __all__ = ["STRATEGIES", "LoadTestConfig", "UsageError", "parse_config"]
 
 STRATEGIES = ("drop", "block", "sample")
@@ -46,6 +49,10 @@ class LoadTestConfig:
     target_latency_us: float = 100.0
     target_rate: float | None = None  # None: the offered rate
     check: bool = False
+    #: Characters of the ``payload`` field every call carries (0: no such field).
+    payload_bytes: int = 0
+    #: ``queue_max_bytes`` for the pipeline (default: the library's default).
+    max_bytes: int = LoggingSettings().queue_max_bytes
 
     @property
     def producers(self) -> int:
@@ -118,6 +125,38 @@ def _choice(*choices: str) -> Callable[[str], str]:
         return text
 
     return parse
+
+
+#: Largest ``--payload-bytes``: one such string per call is built, so keep it sane.
+MAX_PAYLOAD_BYTES = 1 << 30
+
+
+def _size(low: int, high: int, accepted: str) -> Callable[[str], int]:
+    """Integer bytes or a size string (``1MB``, ``10MiB``), as ``queue_max_bytes`` reads them."""
+
+    def parse(text: str) -> int:
+        try:
+            value = parse_size(text)
+        except ConfigError:
+            raise ValueError(accepted) from None
+        if not low <= value <= high:
+            raise ValueError(accepted)
+        return value
+
+    return parse
+
+
+_MAX_BYTES_BOUND = BOUNDS["queue_max_bytes"]
+_payload_bytes = _size(
+    0,
+    MAX_PAYLOAD_BYTES,
+    "an integer number of characters or a size such as 1MB or 10MiB, from 0 to 1GiB",
+)
+_max_bytes = _size(
+    int(_MAX_BYTES_BOUND.low),
+    int(_MAX_BYTES_BOUND.high),
+    "an integer number of bytes or a size such as 64MiB or 500MB, from 1KiB to 1TiB",
+)
 
 
 def _block_timeout(text: str) -> float | None:
@@ -210,6 +249,21 @@ _PARAMS = (
         _NON_NEGATIVE,
         "memory sink: sleep per batch, a slow downstream that creates back-pressure",
     ),
+    _Param(
+        "payload_bytes",
+        "--payload-bytes",
+        "N",
+        _payload_bytes,
+        "every call carries a field 'payload' of N characters, a fresh string per call "
+        "(0: no payload)",
+    ),
+    _Param(
+        "max_bytes",
+        "--max-bytes",
+        "SIZE",
+        _max_bytes,
+        "queue_max_bytes: byte budget for large queued events (bytes, or e.g. 64MiB, 500MB)",
+    ),
     _Param("json", "--json", "PATH", _path, "also write every number as one JSON document"),
     _Param(
         "target_latency_us",
@@ -267,6 +321,8 @@ def _build_parser() -> argparse.ArgumentParser:
             continue
         if param.field in ("json", "target_rate"):
             default = "unset"
+        elif param.field == "max_bytes":
+            default = f"the library's, {int(default) / 2**20:g}MiB"
         parser.add_argument(
             param.flag,
             metavar=param.metavar,

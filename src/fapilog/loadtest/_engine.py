@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,10 +12,15 @@ from dataclasses import dataclass
 import fapilog
 from fapilog.loadtest._config import PROG, LoadTestConfig, UsageError
 from fapilog.loadtest._histogram import LatencyHistogram
-from fapilog.loadtest._window import PacedWindow, paced_window
+from fapilog.loadtest._window import PacedWindow, paced_window, payload_source
 from fapilog.sinks import FileSink, MemorySink, NullSink, Sink
 
-__all__ = ["LAG_INTERVAL_S", "RunResult", "run_strategy"]
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on Windows
+    resource = None  # type: ignore[assignment]
+
+__all__ = ["LAG_INTERVAL_S", "RunResult", "peak_rss_kib", "run_strategy"]
 
 #: The lag sentinel sleeps this long and records how much later it woke. Short enough to see
 #: any stall that a request handler would feel, long enough to cost the loop nothing.
@@ -24,6 +30,18 @@ ON_SCHEDULE_RATIO = 0.99
 #: PASS needs at least this share of the target rate.
 TARGET_RATE_RATIO = 0.95
 _PROGRESS_EVERY_S = 0.5
+
+
+def peak_rss_kib() -> int | None:
+    """The process's peak resident set size so far, in KiB (``ru_maxrss``); None if unknown.
+
+    A lifetime peak: it never goes down, so a run can only show the peak of the whole process
+    up to its end.
+    """
+    if resource is None:  # pragma: no cover - not on Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # macOS reports bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +71,23 @@ class RunResult:
     #: The part of ``cpu_s`` spent on the event loop's thread: the producer tasks (their log
     #: calls and the harness's pacing) and, with ``worker="loop"``, the worker.
     loop_thread_cpu_s: float
+    #: Events dropped because their estimated size alone exceeds ``queue_max_bytes``.
+    dropped_too_large: int = 0
+    #: The process's peak RSS (``ru_maxrss``, KiB) before the run and after its drain.
+    rss_start_kib: int | None = None
+    rss_end_kib: int | None = None
+
+    @property
+    def peak_rss_mib(self) -> float | None:
+        """The process's peak RSS at the end of the run (a lifetime peak), MiB."""
+        return None if self.rss_end_kib is None else self.rss_end_kib / 1024
+
+    @property
+    def rss_growth_mib(self) -> float | None:
+        """How much this run raised the process's peak RSS, MiB."""
+        if self.rss_start_kib is None or self.rss_end_kib is None:
+            return None
+        return (self.rss_end_kib - self.rss_start_kib) / 1024
 
     @property
     def avg_latency_us(self) -> float:
@@ -149,6 +184,8 @@ async def run_strategy(
 ) -> RunResult:
     """Measure ``strategy`` under ``config``'s load on a fresh pipeline, then shut it down."""
     sink = _make_sink(config)
+    payload_source(config.payload_bytes)  # built before the first RSS reading: not the queue's
+    rss_start = peak_rss_kib()
     # Configured from this coroutine, so worker="loop" lands on the loop we run on.
     fapilog.configure_logging(
         fapilog.LoggingSettings(
@@ -161,6 +198,7 @@ async def run_strategy(
             queue_block_timeout=config.block_timeout,
             sampling_rate=config.sampling_rate,
             worker=config.worker,  # type: ignore[arg-type]  # validated by _config
+            queue_max_bytes=config.max_bytes,
         )
     )
     blocking = strategy == "block"
@@ -170,7 +208,12 @@ async def run_strategy(
         warmup_calls = round(rate * config.warmup)
         if warmup_calls:
             await paced_window(
-                warmup_calls, rate, config.concurrency, blocking=blocking, threads=config.threads
+                warmup_calls,
+                rate,
+                config.concurrency,
+                blocking=blocking,
+                threads=config.threads,
+                payload_bytes=config.payload_bytes,
             )
             # Start the window on an empty queue, with the warm-up's events already delivered.
             await fapilog.aflush(timeout=drain_timeout)
@@ -186,13 +229,19 @@ async def run_strategy(
         cpu_start, loop_cpu_start = time.process_time(), time.thread_time()
         try:
             window = await paced_window(
-                calls, rate, config.concurrency, blocking=blocking, threads=config.threads
+                calls,
+                rate,
+                config.concurrency,
+                blocking=blocking,
+                threads=config.threads,
+                payload_bytes=config.payload_bytes,
             )
         finally:
             for watcher in watchers:
                 await _stop(watcher)
     finally:
         final = await fapilog.ashutdown(timeout=drain_timeout)
+    rss_end = peak_rss_kib()
     cpu_s = time.process_time() - cpu_start
     loop_thread_cpu_s = time.thread_time() - loop_cpu_start
     if isinstance(sink, MemorySink):
@@ -219,4 +268,7 @@ async def run_strategy(
         loop_lag=lag,
         cpu_s=cpu_s,
         loop_thread_cpu_s=loop_thread_cpu_s,
+        dropped_too_large=final.dropped_too_large - before.dropped_too_large,
+        rss_start_kib=rss_start,
+        rss_end_kib=rss_end,
     )

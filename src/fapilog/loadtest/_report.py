@@ -70,6 +70,20 @@ def _load_line(config: LoadTestConfig) -> str:
     )
 
 
+def _mib(value_bytes: float) -> str:
+    return f"{value_bytes / 2**20:,.0f}" if value_bytes >= 2**20 else f"{value_bytes / 2**20:.2g}"
+
+
+def _rss_line(run: RunResult) -> str:
+    budget = f"queue_max_bytes {_mib(run.config.max_bytes)} MiB"
+    if run.peak_rss_mib is None or run.rss_growth_mib is None:
+        return f"Peak RSS: unknown (no resource module here; {budget})"
+    return (
+        f"Peak RSS: {run.peak_rss_mib:,.0f} MiB process peak (ru_maxrss, since the process "
+        f"started; +{run.rss_growth_mib:,.0f} MiB during the run; {budget})"
+    )
+
+
 def _config_line(config: LoadTestConfig) -> str:
     timeout = "none" if config.block_timeout is None else f"{config.block_timeout:g}"
     return (
@@ -78,7 +92,8 @@ def _config_line(config: LoadTestConfig) -> str:
         f"batch_size={config.batch_size} flush_interval={config.flush_interval:g} "
         f"block_timeout={timeout} sampling_rate={config.sampling_rate:g} "
         f"concurrency={config.concurrency} threads={config.threads} rate={config.rate:g} "
-        f"duration={config.duration:g} warmup={config.warmup:g}"
+        f"duration={config.duration:g} warmup={config.warmup:g} "
+        f"payload_bytes={config.payload_bytes:,} max_bytes={config.max_bytes:,}"
     )
 
 
@@ -109,6 +124,11 @@ def text_report(run: RunResult) -> str:
             f"{fmt_us(window.waited.mean_ns / 1e3)} µs avg ({window.waited.count:,})"
         )
     lines.append(f"Sampled out: {run.sampled_out:,}")
+    if run.dropped_too_large:
+        lines.append(
+            f"Dropped as too large: {run.dropped_too_large:,} (each alone over queue_max_bytes "
+            f"{run.config.max_bytes:,} bytes; counted in Dropped)"
+        )
     delivered = f"Delivered: {run.delivered:,} ({run.delivered_source}"
     if run.failed or run.lost:
         delivered += f"; failed {run.failed:,}, lost {run.lost:,}"
@@ -161,6 +181,7 @@ def text_report(run: RunResult) -> str:
         f"calls that waited {run.block_waits:,}, batches {run.batches:,}, "
         f"sink errors {run.sink_errors:,}, retries {run.retries:,}"
     )
+    lines.append(_rss_line(run))
     lines.append(f"Strategy: {run.strategy}")
     lines.append(_config_line(run.config))
     lines.append(f"Result: {_verdict(run)}")
@@ -205,6 +226,12 @@ def comparison_table(runs: Sequence[RunResult]) -> str:
         ("  on the loop thread", [fmt_us(r.loop_thread_cpu_us_per_event) for r in runs]),
         ("  in other threads", [fmt_us(r.other_threads_cpu_us_per_event) for r in runs]),
         ("Queue high-water mark", [f"{r.queue_high_water_mark:,}" for r in runs]),
+        ("Peak RSS, process (MiB)", [_opt_mib(r.peak_rss_mib) for r in runs]),
+        ("  growth during run (MiB)", [_opt_mib(r.rss_growth_mib, "+") for r in runs]),
+    ]
+    if any(r.dropped_too_large for r in runs):
+        rows.append(("Dropped as too large", [f"{r.dropped_too_large:,}" for r in runs]))
+    rows += [
         ("Result", ["PASS" if r.passed else "FAIL" for r in runs]),
     ]
     label_width = max(len(label) for label, _ in rows) + 2
@@ -221,9 +248,18 @@ def comparison_table(runs: Sequence[RunResult]) -> str:
     ]
     lines = [f"Strategy comparison at {_load_line(config)}", head, *body]
     lines += [r for run in runs if (r := _schedule_note(run))]
+    lines.append(
+        f"Peak RSS is the process's lifetime peak (ru_maxrss) at the end of each run, so a later "
+        f"column includes every earlier run; run one strategy per process to compare peaks. "
+        f"queue_max_bytes {_mib(config.max_bytes)} MiB"
+    )
     lines.append(_config_line(config))
     lines += [f"Result {run.strategy}: {_verdict(run)}" for run in runs]
     return "\n".join(lines)
+
+
+def _opt_mib(value: float | None, sign: str = "") -> str:
+    return "-" if value is None else f"{sign}{value:,.0f}"
 
 
 def _schedule_note(run: RunResult) -> str:
@@ -288,6 +324,11 @@ def _run_json(run: RunResult) -> dict[str, Any]:
             "rate": run.target_rate,
             "rate_ratio": TARGET_RATE_RATIO,
         },
+        "payload_bytes": run.config.payload_bytes,
+        "max_bytes": run.config.max_bytes,
+        "dropped_too_large": run.dropped_too_large,
+        "peak_rss_mib": run.peak_rss_mib,
+        "rss_growth_mib": run.rss_growth_mib,
         "passed": run.passed,
     }
 

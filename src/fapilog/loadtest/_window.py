@@ -7,6 +7,8 @@ benchmark matrix both measure through :func:`paced_window`.
 from __future__ import annotations
 
 import asyncio
+import functools
+import string
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,13 +20,16 @@ from fapilog._pipeline import current_pipeline
 from fapilog.loadtest._histogram import LatencyHistogram
 from fapilog.loadtest._pacer import Pacer
 
-__all__ = ["WARNING_EVERY", "PacedWindow", "paced_window"]
+__all__ = ["PAYLOAD_SPREAD", "WARNING_EVERY", "PacedWindow", "paced_window", "payload_source"]
 
 #: One call in this many is a WARNING (the rest INFO), so ``sample`` has events it must keep.
 WARNING_EVERY = 100
 #: A task that is behind schedule yields to the loop after this many back-to-back calls, so
 #: one late task cannot starve the other tasks and the lag sentinel for the whole catch-up.
 _CATCH_UP_YIELD_EVERY = 64
+#: The payload of call ``seq`` is ``source[seq % PAYLOAD_SPREAD:][:n]``: a fresh string per
+#: call (a slice shorter than its source is always a new object), varying in content.
+PAYLOAD_SPREAD = 4096
 _EVENT = "loadtest.request"
 _ROUTE = "/api/orders"
 
@@ -63,6 +68,21 @@ class PacedWindow:
     @property
     def mean_latency_ns(self) -> float:
         return self.total_latency_ns / self.calls if self.calls else 0.0
+
+
+@functools.lru_cache(maxsize=2)
+def payload_source(payload_bytes: int) -> str:
+    """The string every ``payload_bytes``-character payload is sliced from (built once)."""
+    if payload_bytes <= 0:
+        return ""
+    size = payload_bytes + PAYLOAD_SPREAD
+    pattern = string.ascii_letters + string.digits
+    return (pattern * (size // len(pattern) + 1))[:size]
+
+
+def _payload(source: str, payload_bytes: int, seq: int) -> str:
+    start = seq % PAYLOAD_SPREAD
+    return source[start : start + payload_bytes]
 
 
 @dataclass(slots=True)
@@ -108,9 +128,16 @@ def _count(tally: _Tally, latency: int, waited: bool, accepted: bool, is_warning
 
 
 async def _task_producer(
-    producer: int, calls: int, pacer: Pacer, tally: _Tally, queue: _WaitCounter, blocking: bool
+    producer: int,
+    calls: int,
+    pacer: Pacer,
+    tally: _Tally,
+    queue: _WaitCounter,
+    blocking: bool,
+    payload_bytes: int = 0,
 ) -> None:
     log = fapilog.log
+    source = payload_source(payload_bytes)
     clock = time.perf_counter_ns
     behind = 0
     for seq in range(calls):
@@ -126,27 +153,52 @@ async def _task_producer(
             tally.max_lag_ns = late_ns
         is_warning = (seq + producer) % WARNING_EVERY == 0
         waits_before = queue.block_waits
+        # The payload is made before the clock starts: only the log call is timed.
         if blocking:
             call = log.awarning if is_warning else log.ainfo
-            start = clock()
-            accepted = await call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
-            latency = clock() - start
+            if payload_bytes:
+                payload = _payload(source, payload_bytes, seq)
+                start = clock()
+                accepted = await call(
+                    _EVENT, producer=producer, seq=seq, route=_ROUTE, status=200, payload=payload
+                )
+                latency = clock() - start
+                del payload
+            else:
+                start = clock()
+                accepted = await call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+                latency = clock() - start
         else:
             sync_call = log.warning if is_warning else log.info
-            start = clock()
-            accepted = sync_call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
-            latency = clock() - start
+            if payload_bytes:
+                payload = _payload(source, payload_bytes, seq)
+                start = clock()
+                accepted = sync_call(
+                    _EVENT, producer=producer, seq=seq, route=_ROUTE, status=200, payload=payload
+                )
+                latency = clock() - start
+                del payload
+            else:
+                start = clock()
+                accepted = sync_call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+                latency = clock() - start
         _count(tally, latency, queue.block_waits != waits_before, accepted, is_warning)
 
 
 def _thread_producer(
-    producer: int, calls: int, pacer: Pacer, queue: _WaitCounter, stop: threading.Event
+    producer: int,
+    calls: int,
+    pacer: Pacer,
+    queue: _WaitCounter,
+    stop: threading.Event,
+    payload_bytes: int = 0,
 ) -> _Tally:
     # Threads always use the sync methods: under ``block`` they wait in the calling thread,
     # as a sync handler in a thread pool would.
     tally = _Tally()
     log = fapilog.log
     clock = time.perf_counter_ns
+    source = payload_source(payload_bytes)
     for seq in range(calls):
         if stop.is_set():  # the window was cancelled or failed: stop offering load
             break
@@ -156,9 +208,18 @@ def _thread_producer(
         is_warning = (seq + producer) % WARNING_EVERY == 0
         call = log.warning if is_warning else log.info
         waits_before = queue.block_waits
-        start = clock()
-        accepted = call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
-        latency = clock() - start
+        if payload_bytes:
+            payload = _payload(source, payload_bytes, seq)
+            start = clock()
+            accepted = call(
+                _EVENT, producer=producer, seq=seq, route=_ROUTE, status=200, payload=payload
+            )
+            latency = clock() - start
+            del payload
+        else:
+            start = clock()
+            accepted = call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+            latency = clock() - start
         _count(tally, latency, queue.block_waits != waits_before, accepted, is_warning)
     return tally
 
@@ -170,18 +231,23 @@ async def paced_window(
     *,
     blocking: bool = False,
     threads: int = 0,
+    payload_bytes: int = 0,
 ) -> PacedWindow:
     """Issue ``total_calls`` log calls through the current pipeline at ``rate`` calls/s overall.
 
     The calls are split evenly over ``concurrency`` asyncio tasks and ``threads`` producer
     threads, each on its own absolute schedule (staggered so the aggregate is smooth). With
     ``blocking`` the tasks ``await log.ainfo(...)`` (the path that waits for room under
-    ``block``); otherwise they call ``log.info(...)``. Configure the pipeline first.
+    ``block``); otherwise they call ``log.info(...)``. With ``payload_bytes`` every call also
+    carries ``payload=`` a fresh string of that many characters, made before the call's clock
+    starts. Configure the pipeline first.
     """
     if total_calls < 0:
         raise ValueError(f"total_calls must be >= 0, got {total_calls!r}")
     if not rate > 0:
         raise ValueError(f"rate must be > 0, got {rate!r}")
+    if payload_bytes < 0:
+        raise ValueError(f"payload_bytes must be >= 0, got {payload_bytes!r}")
     if concurrency < 1 or threads < 0:
         raise ValueError("concurrency must be >= 1 and threads >= 0")
     pipeline = current_pipeline()
@@ -208,7 +274,9 @@ async def paced_window(
     try:
         thread_runs = [
             asyncio.wrap_future(
-                executor.submit(_thread_producer, p, shares[p], pacer_for(p), queue, stop),
+                executor.submit(
+                    _thread_producer, p, shares[p], pacer_for(p), queue, stop, payload_bytes
+                ),
                 loop=loop,
             )
             for p in range(concurrency, producers)
@@ -216,7 +284,7 @@ async def paced_window(
         ]
         await asyncio.gather(
             *(
-                _task_producer(p, shares[p], pacer_for(p), shared, queue, blocking)
+                _task_producer(p, shares[p], pacer_for(p), shared, queue, blocking, payload_bytes)
                 for p in range(concurrency)
             )
         )
