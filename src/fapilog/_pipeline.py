@@ -134,6 +134,8 @@ class Pipeline:
             block_waits=block_waits,
             dropped_too_large=self.queue.too_large,
             truncated_values=consumer.serializer.truncated,
+            queue_bytes=self.queue.bytes_used,
+            queue_bytes_high_water_mark=self.queue.bytes_high_water_mark,
             sinks=tuple(
                 SinkStats(w.name, w.delivered, w.failed, w.errors, w.stalled)
                 for w in consumer.writers

@@ -115,6 +115,7 @@ class LogQueue:
         #: without a lock by producers (+) and the consumer (-), clamped at 0, and reset to 0
         #: when nothing is queued or in flight, so a lost update never lasts.
         self.bytes_used = 0
+        self.bytes_high_water_mark = 0
         #: Events refused because they alone are larger than ``max_bytes`` (also ``dropped``).
         self.too_large = 0
         #: False until the consumer first sees a large event: until then the log methods skip
@@ -331,15 +332,25 @@ class LogQueue:
         next(self.dropped)
         return False
 
+    def _refuse_over_budget(self, size: int, limit: int) -> bool:
+        """Over the budget: ``dropped``, or under ``sample`` ``sampled_out`` when only the
+        sub-WARNING share is used up (the event would have fit in the whole budget)."""
+        if limit < self.max_bytes and self.bytes_used + size <= self.max_bytes:
+            next(self.sampled_out)
+        else:
+            next(self.dropped)
+        return False
+
     def _offer_large(self, record: Record, size: int, limit: int) -> bool:
         if size > self.max_bytes:
             return self._refuse_large(size)
         if self.closed:
             return self.forward(record)
         if self.bytes_used + size > limit and not self._wait_for_bytes(size, limit):
-            next(self.dropped)
-            return False
+            return self._refuse_over_budget(size, limit)
         self.bytes_used += size
+        if self.bytes_used > self.bytes_high_water_mark:
+            self.bytes_high_water_mark = self.bytes_used
         if self.offer(record):
             return True
         self.bytes_used = max(0, self.bytes_used - size)  # not admitted: counted by offer()
@@ -352,6 +363,10 @@ class LogQueue:
         if size > self.max_bytes:
             return self._refuse_large(size)
         deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
+        if self.bytes_used + size > limit and not self.closed:
+            if self.overflow != "block":
+                return self._refuse_over_budget(size, limit)
+            next(self._block_waits)
         while self.bytes_used + size > limit and not self.closed:
             if deadline is not None and time.monotonic() >= deadline:
                 next(self.dropped)
@@ -361,6 +376,8 @@ class LogQueue:
         if self.closed:
             return self.forward(record)
         self.bytes_used += size
+        if self.bytes_used > self.bytes_high_water_mark:
+            self.bytes_high_water_mark = self.bytes_used
         if await self.aput(record):
             return True
         self.bytes_used = max(0, self.bytes_used - size)
@@ -605,8 +622,10 @@ class LogQueue:
             depth = len(items)
             batch = [items.popleft() for _ in range(min(limit, depth))]
             self.taken += len(batch)
-        if depth > self.high_water_mark:
-            self.high_water_mark = depth
+        # Slots in use: queued plus in the sinks' hands (tokens not made yet are free too).
+        in_use = self.maxsize - len(self.room) - sum(self._unmade)
+        if in_use > self.high_water_mark:
+            self.high_water_mark = in_use
         return batch
 
     def give_back(self, count: int) -> None:

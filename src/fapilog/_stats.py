@@ -47,7 +47,8 @@ class PipelineStats:
     #: Events waiting in the queue now.
     queue_depth: int = 0
     queue_maxsize: int = 0
-    #: Deepest the queue was, as seen by the worker before each batch.
+    #: Most slots in use (events queued or in a sink's hands), as seen by the worker before each
+    #: batch.
     queue_high_water_mark: int = 0
     #: Batches the worker wrote.
     batches: int = 0
@@ -64,6 +65,10 @@ class PipelineStats:
     dropped_too_large: int = 0
     #: String values cut to ``max_field_chars`` (with a marker) when written.
     truncated_values: int = 0
+    #: Bytes charged now against ``queue_max_bytes`` (approximate; large events only).
+    queue_bytes: int = 0
+    #: Most bytes charged at once so far.
+    queue_bytes_high_water_mark: int = 0
     #: Per-sink counts, in the order of the ``sinks`` setting.
     sinks: tuple[SinkStats, ...] = ()
 
