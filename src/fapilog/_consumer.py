@@ -175,27 +175,23 @@ class Consumer:
         self, target: int, deadline: float | None, nudge: Callable[[], None]
     ) -> bool:
         """Wait until ``target`` events are delivered or failed; False at ``deadline``."""
-        with self._progress:
-            self._progress_waiters += 1
-            try:
-                while self.processed < target and not self.frozen:
-                    nudge()
-                    left = _WAIT_SLICE_S
-                    if deadline is not None:
-                        left = min(left, deadline - time.monotonic())
-                        if left <= 0:
-                            return False
-                    self._progress.wait(left)
-            finally:
-                self._progress_waiters -= 1
-        return self.processed >= target
+        finished = self._wait(lambda: self.processed >= target or self.frozen, deadline, nudge)
+        return finished and self.processed >= target
 
     def wait_idle(self, deadline: float | None) -> bool:
         """Wait until no batch is in a sink's hands; False at ``deadline``."""
+        return self._wait(lambda: self._in_flight <= 0, deadline, _no_nudge)
+
+    def _wait(
+        self, done: Callable[[], bool], deadline: float | None, nudge: Callable[[], None]
+    ) -> bool:
+        """Wait, in slices, until ``done()`` (checked under the progress lock, which every
+        finished batch notifies); False at ``deadline``."""
         with self._progress:
             self._progress_waiters += 1
             try:
-                while self._in_flight > 0:
+                while not done():
+                    nudge()
                     left = _WAIT_SLICE_S
                     if deadline is not None:
                         left = min(left, deadline - time.monotonic())
@@ -229,6 +225,10 @@ class Consumer:
             if not writer.stop(id(writer.sink) in keep_open, left):
                 busy.append(writer.name)
         return busy
+
+
+def _no_nudge() -> None:
+    pass
 
 
 def _last_resort_line(record: Record) -> bytes:
