@@ -92,29 +92,44 @@ class Consumer:
         with self.lock:
             if self.abandoned:
                 return 0
-            records = self.queue.take(self.batch_size)
-            if not records:
-                return 0
+            # Owner first: a drain nested in this one (a signal handler that flushes) must
+            # not take records from under it.
+            self.owner = threading.get_ident()
             try:
-                self.owner = threading.get_ident()
-                queue = self.queue
-                if queue.sized:
-                    charge = charge_of(records) if queue.bytes_used else 0
-                else:  # before the first large event: look for one (see SIZE_SAMPLE_MASK)
-                    charge = queue.go_sized(records) if charge_of(records) else 0
-                try:
-                    lines = self._serialize(records)
-                except BaseException:  # Ctrl-C on an inline drain: count, free, re-raise
-                    self._finish(len(records), 0, charge)
-                    raise
-                batch = Batch(lines, len(self.writers), charge)
-                with self._count_lock:
-                    self._in_flight += 1
-                for writer in self.writers:
-                    writer.submit(batch)
+                return self._drain_one()
             finally:
                 self.owner = None
-            return batch.size
+
+    def _drain_one(self) -> int:
+        queue = self.queue
+        records = queue.take(self.batch_size)
+        if not records:
+            return 0
+        charge = 0
+        batch: Batch | None = None
+        submitted = 0
+        try:
+            if queue.sized:
+                charge = charge_of(records) if queue.bytes_used else 0
+            else:  # before the first large event: look for one (see SIZE_SAMPLE_MASK)
+                charge = queue.go_sized(records) if charge_of(records) else 0
+            batch = Batch(self._serialize(records), len(self.writers), charge)
+            with self._count_lock:
+                self._in_flight += 1
+            for writer in self.writers:
+                writer.submit(batch)
+                submitted += 1
+        except BaseException:
+            # Interrupted (Ctrl-C on an inline drain): every record is still accounted for and
+            # its room freed, then the exception goes on.
+            if batch is None:
+                self._finish(len(records), 0, charge)
+            else:
+                for writer in self.writers[submitted:]:
+                    if not writer.holds(batch):
+                        writer.refuse(batch)
+            raise
+        return batch.size
 
     def drain_all(self) -> int:
         total = 0

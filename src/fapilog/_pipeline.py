@@ -488,6 +488,11 @@ def _after_fork_in_child() -> None:
     _mp_hooked = False
     if _current is not None:
         _inherited = _current.settings
+        # Log methods captured before the fork still point at the parent's queue: closed
+        # here, it forwards their calls to the child's own pipeline.
+        _current.queue._sleepers.clear()  # the parent's waiters: not ours to wake
+        _current.queue.close()
+        _current.queue.adopter = _child_queue
         for sink in _current.sinks:
             hook = getattr(sink, "after_fork_in_child", None)
             if callable(hook):
@@ -496,6 +501,14 @@ def _after_fork_in_child() -> None:
                 except Exception as exc:
                     report(f"sink {type(sink).__name__!r} after_fork_in_child failed: {exc!r}")
     _forget()
+
+
+def _child_queue() -> LogQueue | None:
+    """The forked child's current queue, configured on demand (for calls forwarded from the
+    parent's queue)."""
+    if _current is None:
+        autoconfigure()
+    return _current.queue if _current is not None else None
 
 
 def _forget() -> None:

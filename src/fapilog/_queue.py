@@ -28,7 +28,8 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from operator import length_hint
 from typing import TYPE_CHECKING, Any
 
 from fapilog._context import CONTEXT
@@ -127,7 +128,10 @@ class LogQueue:
         #: One token per free slot. Empty once closed: a closed queue is simply always full.
         self.room: deque[None] = deque(itertools.repeat(None, min(maxsize, ROOM_CHUNK)))
         #: Tokens not made yet, as chunk sizes (popped atomically by whoever finds no room).
-        self._unmade: deque[int] = deque(_chunks(maxsize - len(self.room)))
+        #: Tokens not made yet: ``itertools.repeat`` iterators that ``room.extend`` consumes (in
+        #: C, atomically). An extend that is interrupted, or races another, leaves exactly the
+        #: unconsumed remainder: no token is ever made twice or lost.
+        self._unmade: deque[Iterator[None]] = deque(_chunks(maxsize - len(self.room)))
         self.closed = False
         #: Events the consumer has taken. ``enqueued`` is ``taken + len(items)``, read together
         #: under ``_take_lock`` (re-entrant: ``stats()`` from a signal handler must not deadlock).
@@ -164,6 +168,9 @@ class LogQueue:
         #: Set when a reconfigure replaces this queue: callers still waiting for room here, and
         #: calls through a log method captured before the reconfigure, move on to the new one.
         self.successor: LogQueue | None = None
+        #: Set on the parent's queue in a forked child: where calls through a log method
+        #: captured before the fork go (the child's own queue).
+        self.adopter: Callable[[], LogQueue | None] | None = None
 
     @property
     def block_waits(self) -> int:
@@ -351,10 +358,13 @@ class LogQueue:
         self.bytes_used += size
         if self.bytes_used > self.bytes_high_water_mark:
             self.bytes_high_water_mark = self.bytes_used
-        if self.offer(record):
-            return True
-        self.bytes_used = max(0, self.bytes_used - size)  # not admitted: counted by offer()
-        return False
+        admitted = False
+        try:
+            admitted = self.offer(record)
+        finally:
+            if not admitted:  # refused (counted by offer()) or interrupted while waiting
+                self.bytes_used = max(0, self.bytes_used - size)
+        return admitted
 
     async def _aoffer_large(self, record: Record, size: int, level: int) -> bool:
         import asyncio
@@ -378,10 +388,13 @@ class LogQueue:
         self.bytes_used += size
         if self.bytes_used > self.bytes_high_water_mark:
             self.bytes_high_water_mark = self.bytes_used
-        if await self.aput(record):
-            return True
-        self.bytes_used = max(0, self.bytes_used - size)
-        return False
+        admitted = False
+        try:
+            admitted = await self.aput(record)
+        finally:
+            if not admitted:  # refused, or cancelled while waiting (a client went away)
+                self.bytes_used = max(0, self.bytes_used - size)
+        return admitted
 
     def _wait_for_bytes(self, size: int, limit: int) -> bool:
         """``block`` only: wait (within the block timeout) until ``size`` more bytes fit."""
@@ -452,16 +465,12 @@ class LogQueue:
 
     def _make_tokens(self) -> bool:
         """Make the next chunk of slot tokens; False when every token exists already."""
-        try:
-            count = self._unmade.pop()
-        except IndexError:
-            return False
-        try:
-            self.room.extend(itertools.repeat(None, count))
-        except BaseException:  # interrupted: the chunk must not be lost
-            self._unmade.append(count)
-            raise
-        return True
+        for chunk in list(self._unmade):
+            if length_hint(chunk):
+                self.room.extend(chunk)
+                return True
+        self._unmade.clear()  # every chunk is used up
+        return False
 
     def _try_admit(self, record: Record) -> bool:
         while True:
@@ -506,6 +515,8 @@ class LogQueue:
         """The newest queue for a call that reached this closed one; None when there is none
         (counted as dropped here) or its level is off there (not an attempt)."""
         target = self.successor
+        if target is None and self.adopter is not None:
+            target = self.adopter()  # a forked child's pipeline (built on demand)
         if target is None:
             next(self.dropped)
             return None
@@ -618,12 +629,19 @@ class LogQueue:
         :meth:`give_back`: a batch in a sink's hands still counts against ``maxsize``, so memory
         stays bounded and a sink that logs while writing cannot refill the room it frees."""
         items = self.items
+        batch: list[Record] = []
         with self._take_lock:
             depth = len(items)
-            batch = [items.popleft() for _ in range(min(limit, depth))]
-            self.taken += len(batch)
+            append, pop = batch.append, items.popleft
+            try:
+                for _ in range(min(limit, depth)):
+                    append(pop())
+            except IndexError:  # a nested drain took the rest (it should not: see the owner)
+                pass
+            finally:
+                self.taken += len(batch)
         # Slots in use: queued plus in the sinks' hands (tokens not made yet are free too).
-        in_use = self.maxsize - len(self.room) - sum(self._unmade)
+        in_use = self.maxsize - len(self.room) - sum(map(length_hint, self._unmade))
         if in_use > self.high_water_mark:
             self.high_water_mark = in_use
         return batch
@@ -666,13 +684,12 @@ class LogQueue:
         )
 
 
-def _chunks(count: int) -> list[int]:
-    """``count`` tokens as chunk sizes, the last one popped first."""
-    sizes = [ROOM_CHUNK] * (count // ROOM_CHUNK)
-    if count % ROOM_CHUNK:
-        sizes.append(count % ROOM_CHUNK)
-    sizes.reverse()
-    return sizes
+def _chunks(count: int) -> list[Iterator[None]]:
+    """``count`` tokens as iterators of at most ``ROOM_CHUNK`` each."""
+    return [
+        itertools.repeat(None, min(ROOM_CHUNK, count - start))
+        for start in range(0, count, ROOM_CHUNK)
+    ]
 
 
 def _future_waker(

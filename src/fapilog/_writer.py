@@ -74,7 +74,9 @@ class SinkWriter:
         self.retries = 0
         self.stalled = False
         self.thread_id: int | None = None
-        self._lock = threading.Lock()
+        # Re-entrant: with the loop worker the dispatcher is the main thread, and a signal
+        # handler that shuts down may land while it holds this lock in submit().
+        self._lock = threading.RLock()
         self._has_work = threading.Condition(self._lock)
         self._inbox: deque[Batch] = deque()
         self._current: Batch | None = None
@@ -115,6 +117,19 @@ class SinkWriter:
                 self._inbox.append(batch)
                 self._has_work.notify()
                 return
+            self.failed += batch.size
+        self._done(batch, 0)
+
+    def holds(self, batch: Batch) -> bool:
+        """True when ``batch`` reached this writer (queued, being written, or written)."""
+        if self._thread is None:
+            return False
+        with self._lock:
+            return self._current is batch or batch in self._inbox
+
+    def refuse(self, batch: Batch) -> None:
+        """The batch never reached this writer (the dispatcher was interrupted): failed here."""
+        with self._lock:
             self.failed += batch.size
         self._done(batch, 0)
 
