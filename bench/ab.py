@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,16 +278,20 @@ def per_round_means(path: Path) -> dict[str, list[float]]:
 def count_instructions(
     sides: tuple[Side, Side], harness: Path, probes: Sequence[str], log: Callable[[str], None]
 ) -> dict[str, dict[str, float]]:
-    """Instructions per call: {probe: {"base": …, "head": …}}, plus the side-free floor."""
-    counts: dict[str, dict[str, float]] = {}
+    """Instructions per call: {probe: {"base": …, "head": …}}, plus the side-free floor.
+
+    The counts do not depend on what else runs, so the Valgrind processes run side by side.
+    """
     started = time.monotonic()
     script = harness / "_instructions.py"
-    floor = _instructions.count_per_call(sides[0].python, "floor", script)
-    counts["floor"] = {side.role: floor for side in sides}
-    for probe in probes:
-        counts[probe] = {
-            side.role: _instructions.count_per_call(side.python, probe, script) for side in sides
-        }
+    jobs = [("floor", sides[0])] + [(probe, side) for probe in probes for side in sides]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        results = list(
+            pool.map(lambda job: _instructions.count_per_call(job[1].python, job[0], script), jobs)
+        )
+    counts: dict[str, dict[str, float]] = {"floor": {side.role: results[0] for side in sides}}
+    for (probe, side), value in zip(jobs[1:], results[1:], strict=True):
+        counts.setdefault(probe, {})[side.role] = value
     log(f"instruction counts ({', '.join(probes)}) in {time.monotonic() - started:.0f} s")
     return counts
 
@@ -566,11 +571,16 @@ def compare(
 def prepare(
     root: Path, base_rev: str, head_rev: str | None, work: Path, log: Callable[[str], None]
 ) -> tuple[Side, Side]:
+    """Resolve, export and build both sides (the two builds run side by side)."""
     sides = (resolve(root, "base", base_rev), resolve(root, "head", head_rev))
-    for side in sides:
+
+    def make(side: Side) -> None:
         src = work / f"src-{side.role}"
         export(root, side, src)
         build(side, src, work / f"venv-{side.role}", log)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(make, sides))
     return sides
 
 
