@@ -168,6 +168,8 @@ def resolve(root: Path, role: str, rev: str | None) -> Side:
         dirty = bool(git(root, "status", "--porcelain", "--untracked-files=no"))
         label = f"working tree ({commit[:9]}{' + changes' if dirty else ''})"
         return Side(role, "WORKTREE", commit, label)
+    if rev.startswith("-"):
+        raise Unusable(f"{role} revision {rev!r}: a revision cannot start with '-'")
     try:
         commit = git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     except Unusable:

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -101,6 +102,20 @@ def slowed_commit(repo: Path, target: str, statements: int, percent: int) -> str
     return commit
 
 
+def build_all(
+    sides: Sequence[tuple[ab.Side, str]], repo: Path, work: Path, log: Callable[[str], None]
+) -> None:
+    """Export and build each side into its own venv, two at a time."""
+
+    def make(item: tuple[ab.Side, str]) -> None:
+        side, key = item
+        ab.export(repo, side, work / f"src-{key}")
+        ab.build(side, work / f"src-{key}", work / f"venv-{key}", log)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(make, sides))
+
+
 # -- calibration (tight loops, in the environments themselves) ---------------------------------
 
 
@@ -125,10 +140,10 @@ def fm(logger, event, /, **fields):
 best = {{}}
 for _ in range(7):
     for name, f in (("f0", f0), ("fm", fm)):
-        start = time.perf_counter_ns()
+        start = time.thread_time_ns()
         for i in range(20000):
             f(None, "request", i=i)
-        best[name] = min(best.get(name, 1e18), (time.perf_counter_ns() - start) / 20000)
+        best[name] = min(best.get(name, 1e18), (time.thread_time_ns() - start) / 20000)
 print((best["fm"] - best["f0"]) / {m})
 """
 
@@ -168,6 +183,7 @@ class Variant:
     by_instructions: int = 0
     instruction_change: float | None = None
     time_ratios: list[float] = field(default_factory=list)
+    time_p: list[float | None] = field(default_factory=list)
 
 
 def run_power(
@@ -187,12 +203,9 @@ def run_power(
         head_commit = clone(root, repo)
         head = ab.resolve(repo, "base", head_commit)
         head.label = f"HEAD ({head_commit[:9]})"
-        ab.export(repo, head, work / "src-head")
-        ab.build(head, work / "src-head", work / "venv-head", log)
         twin = ab.resolve(repo, "head", head_commit)
         twin.label = f"HEAD again ({head_commit[:9]})"
-        ab.export(repo, twin, work / "src-twin")
-        ab.build(twin, work / "src-twin", work / "venv-twin", log)
+        build_all([(head, "head"), (twin, "twin")], repo, work, log)
 
         own = own_cost_ns([head.python], harness)[head.python]
         per_pad = statistics.median(pad_ns(head.python) for _ in range(3))
@@ -204,9 +217,8 @@ def run_power(
             commit = slowed_commit(repo, target, statements, percent)
             side = ab.resolve(repo, "head", commit)
             side.label = f"HEAD +{percent}% ({commit[:9]})"
-            ab.export(repo, side, work / f"src-{percent}")
-            ab.build(side, work / f"src-{percent}", work / f"venv-{percent}", log)
             variants.append(Variant(f"+{percent}%", percent, statements, commit, side))
+        build_all([(v.side, str(v.percent)) for v in variants[1:]], repo, work, log)
 
         measured = own_cost_ns([head.python, *(v.side.python for v in variants)], harness)
         for v in variants:
@@ -243,6 +255,8 @@ def run_power(
                     skipped=skipped,
                 )
                 ab_walls.append(time.monotonic() - one)
+                report.wall_s = ab_walls[-1]
+                ab.write_report(report, run_dir)
                 flagged = not report.passed
                 v.flagged.append(flagged)
                 v.by_time += any(t.regressed for t in report.timing)
@@ -251,6 +265,7 @@ def run_power(
                     v.instruction_change = report.instructions[0].change
                 plain = next(t for t in report.timing if t.cell == ab.PLAIN_CELL)
                 v.time_ratios.append(plain.ratio)
+                v.time_p.append(plain.p_slower)
                 log(
                     f"repetition {rep + 1}/{n} {v.name}: {'FLAGGED' if flagged else 'pass'} "
                     f"(time ratio {plain.ratio:.3f}, instructions "

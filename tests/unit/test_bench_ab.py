@@ -1,0 +1,275 @@
+"""bench/ab.py and bench/gate_power.py: the A/B rule, the report, the matrix, the injection."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pyperf")
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH_DIR))
+
+import _instructions  # noqa: E402
+import ab  # noqa: E402
+import bench_enqueue  # noqa: E402
+import gate_power  # noqa: E402
+
+US = 1e-6
+
+
+# -- timing ----------------------------------------------------------------------------------
+
+
+def test_timing_unchanged_code_with_drift_is_not_flagged() -> None:
+    """Both sides drifting together (the machine got 40 % slower mid-run) is no regression:
+    the rounds are paired, so only head/base within a round counts."""
+    base = [1.0 * US, 1.1 * US, 1.4 * US, 1.4 * US, 1.0 * US, 1.2 * US]
+    head = [1.01 * US, 1.09 * US, 1.41 * US, 1.39 * US, 1.0 * US, 1.21 * US]
+    row = ab.judge_timing("c", True, base, head)
+    assert not row.regressed
+    assert row.ratio == pytest.approx(1.0, abs=0.01)
+    assert row.reason == "within +10%"
+
+
+def test_timing_consistent_slowdown_is_flagged() -> None:
+    """A head that is 20 % slower in every round, whatever the machine did, is a regression."""
+    base = [1.0 * US, 1.3 * US, 0.9 * US, 1.1 * US, 1.0 * US, 1.2 * US]
+    head = [b * f for b, f in zip(base, (1.18, 1.22, 1.2, 1.19, 1.21, 1.2), strict=True)]
+    row = ab.judge_timing("c", True, base, head)
+    assert row.regressed
+    assert row.ratio == pytest.approx(1.2, abs=0.01)
+    assert row.p_slower is not None and row.p_slower < ab.ALPHA
+    assert row.ratio_low < row.ratio < row.ratio_high
+
+
+def test_timing_slower_but_noisy_is_not_flagged() -> None:
+    """A 12 % mean slowdown made of rounds that disagree in sign is not significant."""
+    base = [1.0 * US] * 4
+    head = [1.6 * US, 0.8 * US, 1.4 * US, 0.85 * US]
+    row = ab.judge_timing("c", True, base, head)
+    assert row.ratio > 1.10
+    assert not row.regressed
+    assert "not significant" in row.reason
+
+
+def test_timing_faster_and_ungated_never_fail() -> None:
+    """A faster head never fails; a slower ungated cell is reported only."""
+    base = [1.0 * US] * 5
+    assert not ab.judge_timing("c", True, base, [0.5 * US] * 5).regressed
+    row = ab.judge_timing("c", False, base, [2.0 * US, 2.1 * US, 1.9 * US, 2.0 * US, 2.05 * US])
+    assert not row.regressed
+    assert row.reason == "reported, not gated"
+
+
+def test_timing_without_values_is_unusable() -> None:
+    """A cell one side never measured cannot be judged: Unusable names the cell."""
+    with pytest.raises(ab.Unusable, match="cell-x"):
+        ab.judge_timing("cell-x", True, [], [1.0])
+
+
+# -- instructions ------------------------------------------------------------------------------
+
+
+def test_instructions_change_is_relative_to_fapilogs_own_cost() -> None:
+    """The change is taken on probe − floor: 7,600 → 7,800 with a 5,400 floor is +9.1 %."""
+    row = ab.judge_instructions("info", 7_600, 7_800, 5_400)
+    assert row.change == pytest.approx(200 / 2_200)
+    assert row.regressed
+
+
+def test_instructions_unchanged_and_small_changes_pass() -> None:
+    """A 0.01 % wobble and a 4.9 % growth pass; exactly the threshold fails."""
+    assert not ab.judge_instructions("info", 7_636.17, 7_636.2, 5_348).regressed
+    assert not ab.judge_instructions("info", 7_000, 7_000 + 0.049 * 2_000, 5_000).regressed
+    assert ab.judge_instructions("info", 7_000, 7_000 + 0.05 * 2_000, 5_000).regressed
+
+
+def test_instructions_probe_not_above_floor_is_unusable() -> None:
+    """A probe that costs no more than the empty call measured nothing: Unusable."""
+    with pytest.raises(ab.Unusable, match="not above the floor"):
+        ab.judge_instructions("info", 5_000, 5_100, 5_000)
+
+
+def test_parse_i_refs_reads_cachegrinds_summary() -> None:
+    """The total comes from cachegrind's 'I refs' line, thousands separators removed."""
+    text = (
+        "==12== Cachegrind, a cache and branch-prediction profiler\n==12==\n"
+        "==12== I   refs:      409,242,983\n"
+    )
+    assert _instructions.parse_i_refs(text) == 409_242_983
+    with pytest.raises(RuntimeError, match="no 'I refs'"):
+        _instructions.parse_i_refs("valgrind: command not found")
+
+
+# -- target and report -------------------------------------------------------------------------
+
+
+def test_target_is_head_against_the_pooled_stdlib_mean() -> None:
+    """fapilog's head mean must be ≤ 1/8 of the standard library's, pooled over both sides."""
+    head = {ab.PLAIN_CELL: [1.0 * US, 1.2 * US], ab.STDLIB_CELL: [10 * US]}
+    base = {ab.PLAIN_CELL: [0.5 * US], ab.STDLIB_CELL: [6 * US]}
+    target = ab.judge_target(head, [base, head])
+    assert target is not None
+    assert target.share == pytest.approx(1.1 / 8)
+    assert not target.passed
+    head[ab.STDLIB_CELL] = [20 * US]
+    target = ab.judge_target(head, [base, head])
+    assert target is not None and target.passed
+    assert ab.judge_target({ab.PLAIN_CELL: [1.0]}, [{}]) is None
+
+
+def _report(regressed_time: bool, instr_change: float) -> ab.Report:
+    report = ab.Report(
+        ab.SCHEMA,
+        {"rev": "main", "commit": "a" * 40, "label": "main (aaaaaaaaa)"},
+        {"rev": "WORKTREE", "commit": "b" * 40, "label": "working tree (bbbbbbbbb)"},
+        "trimmed",
+        6,
+        {
+            "time_threshold": 0.1,
+            "alpha": 0.01,
+            "instructions_threshold": 0.05,
+            "stdlib_share": 0.125,
+        },
+    )
+    base = [1.0 * US] * 6
+    head = [1.3 * US] * 6 if regressed_time else base
+    report.timing.append(ab.judge_timing(ab.PLAIN_CELL, True, base, head))
+    report.instructions.append(
+        ab.judge_instructions("info", 7_000, 7_000 + instr_change * 2_000, 5_000)
+    )
+    return report
+
+
+def test_report_fails_on_either_opinion_and_passes_on_neither() -> None:
+    """The verdict is FAIL when timing or instructions regressed, PASS when neither did."""
+    assert _report(False, 0.0).passed
+    assert not _report(True, 0.0).passed
+    assert not _report(False, 0.2).passed
+    assert [r.split(" ")[0] for r in _report(True, 0.2).regressions] == [ab.PLAIN_CELL, "info"]
+
+
+def test_write_report_writes_files_and_the_job_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ab.md and ab.json go to the out dir, and the table is appended to $GITHUB_STEP_SUMMARY."""
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    text = ab.write_report(_report(False, 0.2), tmp_path)
+    assert "**Same-runner A/B: FAIL**" in text
+    assert "| `info` | 7,000 | 7,400 | +20.00% | FAIL: +20.00% ≥ +5% |" in text
+    assert summary.read_text().startswith("earlier step\n**Same-runner A/B: FAIL**")
+    data = json.loads((tmp_path / "ab.json").read_text())
+    assert data["schema"] == ab.SCHEMA
+    assert data["verdict"] == "FAIL"
+    assert data["regressions"] == ["info (instructions +20.00% ≥ +5%)"]
+    assert (tmp_path / "ab.md").read_text() == text
+
+
+# -- the matrix ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_each_cells_options_select_exactly_that_cell(full: bool) -> None:
+    """For every A/B cell, bench_enqueue.py given the cell's options builds that one cell and no
+    other (so one pyperf process runs one cell of one side)."""
+    cells = ab.cells_for(full)
+    assert len({c.name for c in cells}) == len(cells)
+    for cell in cells:
+        parser = argparse.ArgumentParser()
+        bench_enqueue.add_options(parser)
+        args = parser.parse_args(list(cell.options))
+        built = bench_enqueue.matrix(args)
+        assert [c.name for c in built] == [cell.name]
+
+
+def test_trimmed_matrix_is_the_plain_call_and_the_reference() -> None:
+    """Trimmed: the gated plain-call cell and the ungated stdlib reference; full: 36 enqueue,
+    8 throughput, the reference; block under overload is never gated."""
+    assert [(c.name, c.gated) for c in ab.cells_for(False)] == [
+        (ab.PLAIN_CELL, True),
+        (ab.STDLIB_CELL, False),
+    ]
+    full = ab.cells_for(True)
+    assert len(full) == 36 + 8 + 1
+    ungated = {c.name for c in full if not c.gated}
+    assert ab.STDLIB_CELL in ungated
+    assert all("strategy=block" in n and "load=overload" in n for n in ungated - {ab.STDLIB_CELL})
+    assert len(ungated) == 1 + 6
+
+
+# -- revisions -----------------------------------------------------------------------------------
+
+
+def test_unknown_revision_is_unusable_with_a_hint(tmp_path: Path) -> None:
+    """A revision git does not know: Unusable, naming it and the fetch-depth hint."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(ab.Unusable, match=r"base revision 'no-such-ref'.*fetch-depth: 0"):
+        ab.resolve(tmp_path, "base", "no-such-ref")
+
+
+def test_revision_that_looks_like_an_option_is_refused(tmp_path: Path) -> None:
+    """'--output=x' is not passed to git as an option: Unusable names it."""
+    with pytest.raises(ab.Unusable, match="'--output=x'"):
+        ab.resolve(tmp_path, "base", "--output=x")
+
+
+def test_parse_args_rejects_fewer_than_two_rounds(capsys: pytest.CaptureFixture[str]) -> None:
+    """--rounds 1 leaves no variance to test: exit 2 naming the value and what is accepted."""
+    with pytest.raises(SystemExit) as exc:
+        ab.parse_args(["main", "--rounds", "1"])
+    assert exc.value.code == 2
+    assert "'1': expected an integer >= 2" in capsys.readouterr().err
+
+
+# -- gate_power's injection ------------------------------------------------------------------------
+
+SOURCE = """class Q:
+    def call_for(self):
+        def call(logger, event, /, **fields):
+            return True
+
+        def call(
+            logger,
+            event,
+        ) -> bool:
+            return False
+
+        return call
+"""
+
+
+def test_inject_pads_the_top_of_every_matching_function() -> None:
+    """The pad statements open the body of each `def call(` (one- or multi-line signature),
+    indented as the body, and the result still compiles and runs."""
+    out = gate_power.inject(SOURCE, "call", 3)
+    compile(out, "<injected>", "exec")
+    assert out.count("_pad += 1") == 6
+    assert "        def call(logger, event, /, **fields):\n            _pad = 0" in out
+    assert "        ) -> bool:\n            _pad = 0" in out
+    namespace: dict[str, object] = {}
+    exec(out, namespace)
+    q = namespace["Q"]()  # type: ignore[operator]
+    assert q.call_for()(None, "e") is False
+
+
+def test_inject_without_the_function_is_unusable() -> None:
+    """No `def call(` in the file: Unusable, naming the function and --inject."""
+    with pytest.raises(ab.Unusable, match=r"no 'def handle\(' to slow down: pass --inject"):
+        gate_power.inject(SOURCE, "handle", 3)
+
+
+def test_inject_finds_the_plain_call_in_the_real_queue() -> None:
+    """The default target exists: src/fapilog/_queue.py has a `def call(` to slow down."""
+    path, function = gate_power.DEFAULT_INJECT.split(":")
+    source = (BENCH_DIR.parent / path).read_text()
+    out = gate_power.inject(source, function, 2)
+    compile(out, path, "exec")
+    assert out.count("_pad += 1") == 2 * source.count(f"def {function}(")
