@@ -150,8 +150,15 @@ def parse_i_refs(text: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def count_total(python: str, probe: str, calls: int, script: Path | None = None) -> int:
-    """Instructions of one whole probe process under cachegrind (``script``: this file's copy)."""
+def count_total(
+    python: str,
+    probe: str,
+    calls: int,
+    script: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> int:
+    """Instructions of one whole probe process under cachegrind (``script``: this file's copy;
+    ``environ``: the environment, default this process's)."""
     with tempfile.TemporaryDirectory(prefix="fapilog-cg-") as tmp:
         cmd = [
             valgrind_path(),
@@ -167,7 +174,8 @@ def count_total(python: str, probe: str, calls: int, script: Path | None = None)
             str(calls),
         ]
         # A fixed hash seed and no user site: the same bytes run the same way every time.
-        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1"}
+        env = {**(os.environ if environ is None else environ)}
+        env.update(PYTHONHASHSEED="0", PYTHONNOUSERSITE="1")
         env = {k: v for k, v in env.items() if not k.startswith("FAPILOG_")}
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
