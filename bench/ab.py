@@ -62,6 +62,8 @@ INSTRUCTIONS_THRESHOLD = 0.05
 #: A timed cell regresses when its paired A/B ratio (geometric mean over rounds) is at least
 #: this much above 1 *and* significant at ``ALPHA``. Well above what unchanged code shows.
 TIME_THRESHOLD = 0.10
+#: Family-wise: with several gated cells each gets ALPHA / their number (Bonferroni), so the
+#: full matrix's 44 timed cells do not buy 44 chances of a false alarm.
 ALPHA = 0.01
 #: The machine-independent target: fapilog's mean at most this share of the standard library's
 #: QueueHandler mean on the same paced workload, in the same run.
@@ -466,7 +468,8 @@ def markdown(report: Report) -> str:
         f"{report.wall_s:.0f} s",
         "",
         f"Rule: a gated cell regresses when head/base ≥ +{report.rule['time_threshold']:.0%} "
-        f"(paired over rounds, p < {report.rule['alpha']:g}); a probe regresses when fapilog's "
+        f"(paired over rounds, p < {report.rule['alpha']:.2g} per cell); a probe regresses when "
+        "fapilog's "
         f"instructions per call grow ≥ +{report.rule['instructions_threshold']:.0%}; fapilog's "
         f"plain cell must stay ≤ 1/{1 / report.rule['stdlib_share']:.0f} of the standard "
         "library's QueueHandler mean.",
@@ -530,6 +533,7 @@ def compare(
     instructions_threshold: float = INSTRUCTIONS_THRESHOLD,
 ) -> Report:
     means = {side.role: per_round_means(outputs[side.role]) for side in sides}
+    alpha = ALPHA / max(1, sum(cell.gated for cell in cells))
     report = Report(
         SCHEMA,
         {"rev": sides[0].rev, "commit": sides[0].commit, "label": sides[0].label},
@@ -538,7 +542,7 @@ def compare(
         rounds,
         {
             "time_threshold": time_threshold,
-            "alpha": ALPHA,
+            "alpha": alpha,
             "instructions_threshold": instructions_threshold,
             "stdlib_share": STDLIB_SHARE,
         },
@@ -552,6 +556,7 @@ def compare(
                 means["base"].get(cell.name, []),
                 means["head"].get(cell.name, []),
                 threshold=time_threshold,
+                alpha=alpha,
             )
         )
     if counts:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pyperf")
+pyperf = pytest.importorskip("pyperf")
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH_DIR))
@@ -273,3 +273,52 @@ def test_inject_finds_the_plain_call_in_the_real_queue() -> None:
     out = gate_power.inject(source, function, 2)
     compile(out, path, "exec")
     assert out.count("_pad += 1") == 2 * source.count(f"def {function}(")
+
+
+def _suite(path: Path, per_cell: dict[str, list[float]]) -> Path:
+    """A pyperf file with one run (3 equal values) per listed mean, in that order."""
+    benchmarks = []
+    for name, means in per_cell.items():
+        metadata = {"name": name, "unit": "second", "loops": 2000}
+        runs = [
+            pyperf.Run(
+                [m * US] * 3, warmups=[(2000, m * US)], metadata=metadata, collect_metadata=False
+            )
+            for m in means
+        ]
+        benchmarks.append(pyperf.Benchmark(runs))
+    pyperf.BenchmarkSuite(benchmarks).dump(str(path))
+    return path
+
+
+def test_compare_pairs_processes_by_round_and_splits_alpha(tmp_path: Path) -> None:
+    """compare() pairs the n-th process of each side, gives each of the 2 gated cells
+    alpha/2 (Bonferroni), flags the consistently 20 % slower cell only, and checks the target."""
+    slow = "enqueue[strategy=drop,maxsize=100,worker=thread,load=nominal,rate=10000]"
+    drift = [1.0, 1.5, 0.8, 1.2, 1.0, 1.4]
+    base = _suite(
+        tmp_path / "base.json",
+        {ab.PLAIN_CELL: drift, slow: drift, ab.STDLIB_CELL: [20.0] * 6},
+    )
+    head = _suite(
+        tmp_path / "head.json",
+        {
+            ab.PLAIN_CELL: [d * 1.01 for d in drift],
+            slow: [d * f for d, f in zip(drift, (1.2, 1.21, 1.19, 1.2, 1.22, 1.2), strict=True)],
+            ab.STDLIB_CELL: [21.0] * 6,
+        },
+    )
+    sides = (ab.Side("base", "main", "a" * 40, "main"), ab.Side("head", "WORKTREE", "b" * 40, "wt"))
+    cells = [
+        ab.Cell(ab.PLAIN_CELL, (), True),
+        ab.Cell(slow, (), True),
+        ab.STDLIB,
+    ]
+    report = ab.compare(sides, cells, {"base": base, "head": head}, None, matrix="t", rounds=6)
+    assert report.rule["alpha"] == pytest.approx(ab.ALPHA / 2)
+    by_cell = {row.cell: row for row in report.timing}
+    assert by_cell[slow].regressed and by_cell[slow].ratio == pytest.approx(1.2, abs=0.01)
+    assert not by_cell[ab.PLAIN_CELL].regressed
+    assert by_cell[ab.PLAIN_CELL].ratio == pytest.approx(1.01)
+    assert report.target is not None and report.target.passed
+    assert report.regressions == [f"{slow} (time {by_cell[slow].reason})"]
