@@ -44,6 +44,10 @@ FAPILOG_PROBES = ("info", "sample", "ainfo_block")
 # for the same binary) while a run stays near 1 s of simulated time.
 CALLS_SHORT = 2_000
 CALLS_LONG = 12_000
+#: ``--time``: the fastest of this many blocks (each block: CALLS calls, then as many empty ones).
+TIME_BLOCKS = 5
+#: Calls per block of bench_ab's hot[…] cell: ~15 ms of CPU per block on a slow core.
+TIME_CALLS = 20_000
 FIELDS = {"method": "GET", "path": "/api/items", "status": 200, "user": "u-1234"}
 _I_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
@@ -60,8 +64,10 @@ def _floor(event: object, /, **fields: object) -> bool:
 
 
 def _run_probe(name: str, calls: int, blocks: int = 0) -> None:
-    """Make ``calls`` calls; with ``blocks`` > 0, time that many runs of ``calls`` instead and
-    print the fastest run's nanoseconds per call (``gate_power`` calibrates with it).
+    """Make ``calls`` calls; with ``blocks`` > 0, time that many runs of ``calls`` instead, each
+    followed by as many calls of the empty function, and print the fastest run's nanoseconds
+    per call of each: ``PROBE_NS FLOOR_NS`` (bench_ab's ``hot[…]`` cell and gate_power's
+    calibration take the difference, the call's own cost).
 
     The clock is the thread's CPU time: on a shared machine the wall clock also counts the time
     the process waited for a core, which is most of the noise and none of the call's cost.
@@ -72,20 +78,22 @@ def _run_probe(name: str, calls: int, blocks: int = 0) -> None:
 
     def loop(method: Callable[..., object], **extra: object) -> None:
         clock = time.thread_time_ns
-        best = math.inf
+        best = {"probe": math.inf, "floor": math.inf}
+        steps = (("probe", method), ("floor", _floor)) if blocks else (("probe", method),)
         for _ in range(max(blocks, 1)):
-            gc.disable()
-            start = clock()
-            if extra:  # the standard library's convention: fields under extra=
-                for i in range(calls):
-                    method("request", extra={"i": i, **FIELDS})
-            else:
-                for i in range(calls):
-                    method("request", i=i, **FIELDS)
-            best = min(best, clock() - start)
-            gc.enable()
+            for key, function in steps:
+                gc.disable()
+                start = clock()
+                if extra and key == "probe":  # the standard library's convention: extra=
+                    for i in range(calls):
+                        function("request", extra={"i": i, **FIELDS})
+                else:
+                    for i in range(calls):
+                        function("request", i=i, **FIELDS)
+                best[key] = min(best[key], clock() - start)
+                gc.enable()
         if blocks:
-            print(f"{best / calls:.3f}")
+            print(f"{best['probe'] / calls:.3f} {best['floor'] / calls:.3f}")
 
     if name == "floor":
         loop(_floor)
@@ -190,11 +198,26 @@ def count_per_call(python: str, probe: str, script: Path | None = None) -> float
     return (long - short) / (CALLS_LONG - CALLS_SHORT)
 
 
+def time_own_ns(python: str, probe: str, script: Path | None = None) -> tuple[float, float]:
+    """One process of ``--time``: (the probe's ns per call, the empty function's ns per call)."""
+    done = subprocess.run(
+        [python, str(script or Path(__file__).resolve()), "--time", probe, str(TIME_CALLS)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("FAPILOG_")},
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"--time {probe} failed:\n{done.stderr[-2000:]}")
+    probe_ns, floor_ns = (float(x) for x in done.stdout.split()[-2:])
+    return probe_ns, floor_ns
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     blocks = 0
     if args[:1] == ["--time"]:
-        blocks, args = 7, args[1:]
+        blocks, args = TIME_BLOCKS, args[1:]
     if len(args) != 2 or args[0] not in PROBES or not args[1].isdigit():
         print(
             f"usage: _instructions.py [--time] PROBE CALLS (PROBE one of {', '.join(PROBES)})",

@@ -13,12 +13,15 @@ does).
 Timing: the cells run **interleaved**, one pyperf process at a time: for each round and cell,
 side A then side B (the order flips every round, A B B A A B …, so a drift that grows through
 the run hits both sides alike), each process 1 warmup + 3 values of 2,000 paced calls appended to
-that side's pyperf JSON file. Instructions: each side's hot-path probes under cachegrind
-(``bench/_instructions.py``). The decision rule is in :func:`judge_timing` and
-:func:`judge_instructions`, its figures in the README section "How the gate decides".
+that side's pyperf JSON file; the ``hot[…]`` cells, one process each, time the hot path's own
+CPU cost in a tight loop (``bench/_instructions.py --time``). Instructions: each side's hot-path
+probes under cachegrind (``bench/_instructions.py``). The decision rule is in
+:func:`judge_timing` and :func:`judge_instructions`, its figures in the README section "How the
+gate decides".
 
 Writes into ``--out-dir`` (default ``.bench/ab/``): ``base.json`` and ``head.json`` (pyperf),
-``ab.md`` and ``ab.json`` (the comparison); prints the Markdown and appends it to
+``base-hot.json`` and ``head-hot.json`` (the hot cells' values per round), ``ab.md`` and
+``ab.json`` (the comparison); prints the Markdown and appends it to
 ``$GITHUB_STEP_SUMMARY`` when set. Exit status: 0 pass, 1 a gated cell regressed or the
 standard-library target was missed, 2 unusable input (a revision git does not know, a failed
 build, valgrind required but missing).
@@ -79,11 +82,19 @@ STDLIB_CELL = f"stdlib[handler=QueueHandler,maxsize=1000,load=nominal,rate={RATE
 
 @dataclass(frozen=True)
 class Cell:
-    """One pyperf benchmark of bench_enqueue.py, with the options that select exactly it."""
+    """One pyperf benchmark of bench_enqueue.py, with the options that select exactly it; or,
+    with ``probe`` set, a ``hot[…]`` cell: the CPU time of that probe of bench/_instructions.py
+    minus the empty call's, in one process (the hot path's own cost, by the thread's CPU clock).
+    """
 
     name: str
     options: tuple[str, ...]
     gated: bool
+    probe: str = ""
+
+
+def hot_cell(probe: str) -> Cell:
+    return Cell(f"hot[probe={probe},clock=thread_cpu]", (), gated=True, probe=probe)
 
 
 def enqueue_cell(strategy: str, maxsize: int, worker: str, load: str) -> Cell:
@@ -116,7 +127,7 @@ STDLIB = Cell(STDLIB_CELL, ("--families=stdlib", "--maxsizes=1000", f"--rates={R
 def cells_for(full: bool) -> list[Cell]:
     """The trimmed matrix (the plain call + the reference) or the nightly matrix's every cell."""
     if not full:
-        return [enqueue_cell("drop", 1000, "thread", "nominal"), STDLIB]
+        return [enqueue_cell("drop", 1000, "thread", "nominal"), hot_cell("info"), STDLIB]
     cells = [
         enqueue_cell(strategy, maxsize, worker, load)
         for load in ("nominal", "overload")
@@ -130,7 +141,7 @@ def cells_for(full: bool) -> list[Cell]:
         for json_name in ("orjson", "stdlib")
         for worker in ("thread", "loop")
     ]
-    return [*cells, STDLIB]
+    return [*cells, hot_cell("info"), hot_cell("sample"), STDLIB]
 
 
 def probes_for(full: bool) -> tuple[str, ...]:
@@ -234,8 +245,26 @@ def clean_env() -> dict[str, str]:
     }
 
 
+def hot_file(output: Path) -> Path:
+    """Where a side's ``hot[…]`` values go, beside its pyperf file: ``base-hot.json``."""
+    return output.with_name(f"{output.stem}-hot.json")
+
+
 def run_cell(side: Side, harness: Path, cell: Cell, output: Path) -> None:
-    """One pyperf process (1 warmup + 3 values) of ``cell`` on ``side``, appended to ``output``."""
+    """One pyperf process (1 warmup + 3 values) of ``cell`` on ``side``, appended to ``output``;
+    for a ``hot[…]`` cell, one ``--time`` process whose own cost (s) is appended to its file."""
+    if cell.probe:
+        try:
+            probe_ns, floor_ns = _instructions.time_own_ns(
+                side.python, cell.probe, harness / "_instructions.py"
+            )
+        except RuntimeError as exc:
+            raise Unusable(f"{side.role}: {cell.name} failed: {exc}") from None
+        path = hot_file(output)
+        values = json.loads(path.read_text()) if path.exists() else {}
+        values.setdefault(cell.name, []).append((probe_ns - floor_ns) / 1e9)
+        path.write_text(json.dumps(values, indent=1) + "\n")
+        return
     cmd = [
         side.python,
         str(harness / "bench_enqueue.py"),
@@ -533,6 +562,10 @@ def compare(
     instructions_threshold: float = INSTRUCTIONS_THRESHOLD,
 ) -> Report:
     means = {side.role: per_round_means(outputs[side.role]) for side in sides}
+    for side in sides:
+        hot = hot_file(outputs[side.role])
+        if hot.exists():
+            means[side.role].update(json.loads(hot.read_text()))
     alpha = ALPHA / max(1, sum(cell.gated for cell in cells))
     report = Report(
         SCHEMA,
@@ -614,6 +647,7 @@ def measure(
     outputs = {side.role: out_dir / f"{side.role}.json" for side in sides}
     for path in outputs.values():
         path.unlink(missing_ok=True)
+        hot_file(path).unlink(missing_ok=True)
     interleave(sides, harness, cells, rounds, outputs, log)
     counts = None
     skipped = ""
@@ -723,7 +757,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     report.wall_s = time.monotonic() - started
     print(write_report(report, args.out_dir))
-    log(f"wrote {args.out_dir}/base.json, head.json, ab.md, ab.json")
+    log(f"wrote base.json, head.json (+ -hot.json), ab.md, ab.json into {args.out_dir}")
     return EXIT_PASS if report.passed else EXIT_FAIL
 
 

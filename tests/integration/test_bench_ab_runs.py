@@ -154,7 +154,11 @@ def test_bench_ab_from_a_fresh_clone_flags_a_slowed_second_commit(tmp_path: Path
         assert all(len(b.get_runs()) == 2 for b in suite.get_benchmarks())
     data = json.loads((out / "ab.json").read_text())
     assert data["base"]["commit"] != data["head"]["commit"]
-    assert [row["cell"] for row in data["timing"]] == [ab.PLAIN_CELL, ab.STDLIB_CELL]
+    hot = "hot[probe=info,clock=thread_cpu]"
+    assert [row["cell"] for row in data["timing"]] == [ab.PLAIN_CELL, hot, ab.STDLIB_CELL]
+    for side in ("base", "head"):
+        own = json.loads((out / f"{side}-hot.json").read_text())[hot]
+        assert len(own) == 2 and all(0 < v < 1e-4 for v in own)  # seconds per call
     if instructions == "require":
         assert data["verdict"] == "FAIL"
         (row,) = data["instructions"]

@@ -183,6 +183,9 @@ def test_each_cells_options_select_exactly_that_cell(full: bool) -> None:
     cells = ab.cells_for(full)
     assert len({c.name for c in cells}) == len(cells)
     for cell in cells:
+        if cell.probe:  # a hot[…] cell is bench/_instructions.py's, not a pyperf cell
+            assert cell.probe in _instructions.PROBES and not cell.options
+            continue
         parser = argparse.ArgumentParser()
         bench_enqueue.add_options(parser)
         args = parser.parse_args(list(cell.options))
@@ -191,14 +194,16 @@ def test_each_cells_options_select_exactly_that_cell(full: bool) -> None:
 
 
 def test_trimmed_matrix_is_the_plain_call_and_the_reference() -> None:
-    """Trimmed: the gated plain-call cell and the ungated stdlib reference; full: 36 enqueue,
-    8 throughput, the reference; block under overload is never gated."""
+    """Trimmed: the gated plain-call cell, its CPU-time hot cell and the ungated stdlib
+    reference; full: 36 enqueue, 8 throughput, 2 hot cells, the reference; block under overload
+    is never gated."""
     assert [(c.name, c.gated) for c in ab.cells_for(False)] == [
         (ab.PLAIN_CELL, True),
+        ("hot[probe=info,clock=thread_cpu]", True),
         (ab.STDLIB_CELL, False),
     ]
     full = ab.cells_for(True)
-    assert len(full) == 36 + 8 + 1
+    assert len(full) == 36 + 8 + 2 + 1
     ungated = {c.name for c in full if not c.gated}
     assert ab.STDLIB_CELL in ungated
     assert all("strategy=block" in n and "load=overload" in n for n in ungated - {ab.STDLIB_CELL})
