@@ -218,6 +218,16 @@ def run_power(
         for v in variants:
             v.measured_slowdown = (measured[v.side.python] - measured[head.python]) / own
             log(f"{v.name}: {v.statements} statements, measured {v.measured_slowdown:+.1%}")
+        calibration = {
+            "head": head_commit,
+            "own_cost_ns": own,
+            "pad_statement_ns": per_pad,
+            "variants": {
+                run_key(v.name): {"statements": v.statements, "measured": v.measured_slowdown}
+                for v in variants
+            },
+        }
+        (out_dir / "calibration.json").write_text(json.dumps(calibration, indent=2) + "\n")
 
         cells = ab.cells_for(full=False)
         probes = ab.probes_for(full=False)
@@ -227,7 +237,7 @@ def run_power(
             for v in variants:
                 one = time.monotonic()
                 sides = (head, v.side)
-                run_dir = out_dir / "runs" / f"{rep + 1}-{v.name.strip('+%') or 'aa'}"
+                run_dir = out_dir / "runs" / f"{rep + 1}-{run_key(v.name)}"
                 run_dir.mkdir(parents=True, exist_ok=True)
                 outputs, counts, skipped = ab.measure(
                     sides,
@@ -293,6 +303,51 @@ def run_power(
     }
 
 
+def run_key(name: str) -> str:
+    """A variant's directory suffix: "+10%" → "10", "unchanged" stays."""
+    return name.strip("+%")
+
+
+def summarize(out_dir: Path) -> str:
+    """The flag counts from the per-run ab.json files under ``out_dir/runs`` (also those of a
+    run that was stopped early), with the calibration when it was written."""
+    calibration_path = out_dir / "calibration.json"
+    calibration = json.loads(calibration_path.read_text()) if calibration_path.exists() else {}
+    rows: dict[str, list[dict[str, object]]] = {}
+    for path in sorted((out_dir / "runs").glob("*/ab.json")):
+        rows.setdefault(path.parent.name.split("-", 1)[1], []).append(json.loads(path.read_text()))
+    lines = [
+        f"**Gate power** (from {out_dir}/runs): flag counts per variant",
+        "",
+        "| variant | pad statements | own CPU time (calibration) | instructions | flagged | "
+        "by paced time | by hot CPU time | by instructions | paced head/base | hot head/base |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+
+    def spread(ratios: list[float]) -> str:
+        return f"{statistics.fmean(ratios):.3f} ({min(ratios):.3f} – {max(ratios):.3f})"
+
+    order = sorted(rows, key=lambda k: -1 if k == "unchanged" else int(k))
+    for key in order:
+        runs = rows[key]
+        cal = calibration.get("variants", {}).get(key, {})
+        timing = [{t["cell"]: t for t in r["timing"]} for r in runs]  # type: ignore[attr-defined]
+        paced = [t[ab.PLAIN_CELL] for t in timing]
+        hot = [next(v for k, v in t.items() if k.startswith("hot[")) for t in timing]
+        instr = [r["instructions"][0] for r in runs if r["instructions"]]  # type: ignore[index]
+        name = "unchanged" if key == "unchanged" else f"+{key}%"
+        lines.append(
+            f"| {name} | {cal.get('statements', '?')} | "
+            f"{format(cal['measured'], '+.1%') if 'measured' in cal else '?'} | "
+            f"{format(instr[-1]['change'], '+.1%') if instr else '—'} | "
+            f"{sum(r['verdict'] == 'FAIL' for r in runs)}/{len(runs)} | "
+            f"{sum(t['regressed'] for t in paced)} | {sum(t['regressed'] for t in hot)} | "
+            f"{sum(i['regressed'] for i in instr)} | {spread([t['ratio'] for t in paced])} | "
+            f"{spread([t['ratio'] for t in hot])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def time_bench_ab(extra: list[str], log: Callable[[str], None]) -> float:
     """One real `bench_ab HEAD` (working tree vs HEAD), end to end, builds included."""
     started = time.monotonic()
@@ -347,17 +402,25 @@ def markdown(result: dict[str, object]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gate_power", description=__doc__.splitlines()[0])
-    parser.add_argument("n", type=int, help="repetitions per variant (10 for the README figure)")
+    parser.add_argument(
+        "n", type=int, nargs="?", help="repetitions per variant (10 for the README figure)"
+    )
     parser.add_argument("--slowdowns", default="10,20,50", help="percentages, comma-separated")
     parser.add_argument("--inject", default=DEFAULT_INJECT, help="FILE:FUNCTION to slow down")
     parser.add_argument("--out-dir", type=Path, default=Path(".bench/gate_power"))
     parser.add_argument("--no-full", action="store_true", help="skip timing a full bench_ab")
+    parser.add_argument(
+        "--summarize", action="store_true", help="only tabulate --out-dir's runs (no N needed)"
+    )
     args = parser.parse_args(argv)
+    if args.summarize:
+        print(summarize(args.out_dir))
+        return 0
     try:
         slowdowns = [int(s) for s in args.slowdowns.split(",") if s.strip()]
     except ValueError:
         slowdowns = []
-    if args.n < 1 or not slowdowns or any(s < 1 for s in slowdowns):
+    if args.n is None or args.n < 1 or not slowdowns or any(s < 1 for s in slowdowns):
         parser.error("N must be >= 1 and --slowdowns comma-separated integers >= 1")
 
     def log(message: str) -> None:
@@ -369,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ab.Unusable as exc:
         print(f"gate_power: {exc}", file=sys.stderr)
         return ab.EXIT_UNUSABLE
-    text = markdown(result)
+    text = markdown(result) + "\n" + summarize(args.out_dir)
     (args.out_dir / "power.md").write_text(text, encoding="utf-8")
     (args.out_dir / "power.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     print(text)

@@ -23,6 +23,12 @@ import gate_power  # noqa: E402
 US = 1e-6
 
 
+@pytest.fixture(autouse=True)
+def no_job_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports written here must not land in a real GitHub job summary."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 # -- timing ----------------------------------------------------------------------------------
 
 
@@ -327,3 +333,31 @@ def test_compare_pairs_processes_by_round_and_splits_alpha(tmp_path: Path) -> No
     assert by_cell[ab.PLAIN_CELL].ratio == pytest.approx(1.01)
     assert report.target is not None and report.target.passed
     assert report.regressions == [f"{slow} (time {by_cell[slow].reason})"]
+
+
+def test_gate_power_summarize_counts_flags_per_variant(tmp_path: Path) -> None:
+    """summarize() reads runs/<rep>-<variant>/ab.json and counts, per variant, the runs that
+    failed and which opinion flagged them; unchanged comes first."""
+    for rep, (variant, slow_time, instr) in enumerate(
+        [
+            ("unchanged", False, 0.0),
+            ("20", False, 0.3),
+            ("20", True, 0.3),
+            ("unchanged", False, 0.0),
+        ]
+    ):
+        report = _report(slow_time, instr)
+        report.timing.append(
+            ab.judge_timing("hot[probe=info,clock=thread_cpu]", True, [1.0] * 6, [1.0] * 6)
+        )
+        run_dir = tmp_path / "runs" / f"{rep}-{variant}"
+        run_dir.mkdir(parents=True)
+        ab.write_report(report, run_dir)
+    text = gate_power.summarize(tmp_path)
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| unchanged") or line.startswith("| +20%")
+    ]
+    assert rows[0].startswith("| unchanged | ? | ? | +0.0% | 0/2 | 0 | 0 | 0 |")
+    assert rows[1].startswith("| +20% | ? | ? | +30.0% | 2/2 | 1 | 0 | 2 |")
