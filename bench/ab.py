@@ -66,7 +66,7 @@ INSTRUCTIONS_THRESHOLD = 0.05
 #: this much above 1 *and* significant at ``ALPHA``. Well above what unchanged code shows.
 TIME_THRESHOLD = 0.10
 #: Family-wise: with several gated cells each gets ALPHA / their number (Bonferroni), so the
-#: full matrix's 44 timed cells do not buy 44 chances of a false alarm.
+#: full matrix's 40 gated timed cells do not buy 40 chances of a false alarm.
 ALPHA = 0.01
 #: The machine-independent target: fapilog's mean at most this share of the standard library's
 #: QueueHandler mean on the same paced workload, in the same run.
