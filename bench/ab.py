@@ -526,8 +526,8 @@ def markdown(report: Report) -> str:
                 "",
                 f"Floor (the probe loop calling an empty function): {floor:,.0f} "
                 "instructions per call, subtracted before the change is taken.",
-                "",
             ]
+        lines.append("")
     lines += [
         "| cell | base mean | head mean | head/base | 95% CI | p (slower) | verdict |",
         "| --- | ---: | ---: | ---: | --- | ---: | --- |",

@@ -177,6 +177,10 @@ def test_write_report_writes_files_and_the_job_summary(
     assert data["verdict"] == "FAIL"
     assert data["regressions"] == ["info (instructions +20.00% ≥ +5%)"]
     assert (tmp_path / "ab.md").read_text() == text
+    # Every table is its own Markdown block: a blank line before each header row.
+    lines = text.splitlines()
+    headers = [i for i, line in enumerate(lines) if line.startswith("| --- ")]
+    assert len(headers) == 2 and all(lines[i - 2] == "" for i in headers)
 
 
 # -- the matrix ----------------------------------------------------------------------------------
