@@ -365,3 +365,15 @@ def test_gate_power_summarize_counts_flags_per_variant(tmp_path: Path) -> None:
     ]
     assert rows[0].startswith("| unchanged | ? | ? | +0.0% | 0/2 | 0 | 0 | 0 |")
     assert rows[1].startswith("| +20% | ? | ? | +30.0% | 2/2 | 1 | 0 | 2 |")
+
+
+def test_markdown_with_skipped_counts_keeps_the_tables_apart() -> None:
+    """Without valgrind the instruction table holds one 'skipped' row naming why, and the timing
+    table still starts its own block."""
+    report = _report(False, 0.0)
+    report.instructions = []
+    report.instructions_skipped = "valgrind is not installed"
+    lines = ab.markdown(report).splitlines()
+    assert "| — | | | | skipped: valgrind is not installed |" in lines
+    headers = [i for i, line in enumerate(lines) if line.startswith("| --- ")]
+    assert len(headers) == 2 and all(lines[i - 2] == "" for i in headers)
