@@ -191,20 +191,28 @@ def count_total(
     return parse_i_refs(done.stderr)
 
 
-def count_per_call(python: str, probe: str, script: Path | None = None) -> float:
+def count_per_call(
+    python: str, probe: str, script: Path | None = None, environ: dict[str, str] | None = None
+) -> float:
     """Instructions of one call of ``probe``: the difference of a long and a short run."""
-    short = count_total(python, probe, CALLS_SHORT, script)
-    long = count_total(python, probe, CALLS_LONG, script)
+    short = count_total(python, probe, CALLS_SHORT, script, environ)
+    long = count_total(python, probe, CALLS_LONG, script, environ)
     return (long - short) / (CALLS_LONG - CALLS_SHORT)
 
 
-def time_own_ns(python: str, probe: str, script: Path | None = None) -> tuple[float, float]:
+def time_own_ns(
+    python: str, probe: str, script: Path | None = None, environ: dict[str, str] | None = None
+) -> tuple[float, float]:
     """One process of ``--time``: (the probe's ns per call, the empty function's ns per call)."""
     done = subprocess.run(
         [python, str(script or Path(__file__).resolve()), "--time", probe, str(TIME_CALLS)],
         capture_output=True,
         text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("FAPILOG_")},
+        env={
+            k: v
+            for k, v in (os.environ if environ is None else environ).items()
+            if not k.startswith("FAPILOG_")
+        },
         check=False,
     )
     if done.returncode != 0:

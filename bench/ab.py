@@ -164,7 +164,7 @@ class Side:
 
     role: str  # "base" or "head"
     rev: str  # what the user asked for
-    commit: str  # the full hash ("" for a working tree that has none)
+    commit: str  # the full hash (for the working tree: its HEAD commit)
     label: str  # what the table shows
     python: str = ""  # the side's interpreter, once built
 
@@ -259,7 +259,7 @@ def run_cell(side: Side, harness: Path, cell: Cell, output: Path) -> None:
     if cell.probe:
         try:
             probe_ns, floor_ns = _instructions.time_own_ns(
-                side.python, cell.probe, harness / "_instructions.py"
+                side.python, cell.probe, harness / "_instructions.py", clean_env()
             )
         except RuntimeError as exc:
             raise Unusable(f"{side.role}: {cell.name} failed: {exc}") from None
@@ -323,7 +323,12 @@ def count_instructions(
     jobs = [("floor", sides[0])] + [(probe, side) for probe in probes for side in sides]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         results = list(
-            pool.map(lambda job: _instructions.count_per_call(job[1].python, job[0], script), jobs)
+            pool.map(
+                lambda job: _instructions.count_per_call(
+                    job[1].python, job[0], script, clean_env()
+                ),
+                jobs,
+            )
         )
     counts: dict[str, dict[str, float]] = {"floor": {side.role: results[0] for side in sides}}
     for (probe, side), value in zip(jobs[1:], results[1:], strict=True):
