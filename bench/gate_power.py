@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import _instructions
+import _verdict
 import ab
 
 HERE = Path(__file__).resolve().parent
@@ -69,7 +70,7 @@ def inject(source: str, function: str, statements: int) -> str:
         out.extend(f"{body}_pad += 1\n" for _ in range(statements))
         found += 1
     if not found:
-        raise ab.Unusable(f"no 'def {function}(' to slow down: pass --inject FILE:FUNCTION")
+        raise _verdict.Unusable(f"no 'def {function}(' to slow down: pass --inject FILE:FUNCTION")
     return "".join(out)
 
 
@@ -263,12 +264,14 @@ def run_power(
                 ab.write_report(report, run_dir)
                 flagged = not report.passed
                 v.flagged.append(flagged)
-                v.by_time += any(t.regressed and t.cell == ab.PLAIN_CELL for t in report.timing)
+                v.by_time += any(
+                    t.regressed and t.cell == _verdict.PLAIN_CELL for t in report.timing
+                )
                 v.by_hot += any(t.regressed and t.cell.startswith("hot[") for t in report.timing)
                 v.by_instructions += any(i.regressed for i in report.instructions)
                 if report.instructions:
                     v.instruction_change = report.instructions[0].change
-                plain = next(t for t in report.timing if t.cell == ab.PLAIN_CELL)
+                plain = next(t for t in report.timing if t.cell == _verdict.PLAIN_CELL)
                 hot = next(t for t in report.timing if t.cell.startswith("hot["))
                 v.time_ratios.append(plain.ratio)
                 v.time_p.append(plain.p_slower)
@@ -290,9 +293,9 @@ def run_power(
         "own_cost_ns": own,
         "pad_statement_ns": per_pad,
         "rule": {
-            "time_threshold": ab.TIME_THRESHOLD,
-            "alpha": ab.ALPHA,
-            "instructions_threshold": ab.INSTRUCTIONS_THRESHOLD,
+            "time_threshold": _verdict.TIME_THRESHOLD,
+            "alpha": _verdict.ALPHA,
+            "instructions_threshold": _verdict.INSTRUCTIONS_THRESHOLD,
         },
         "variants": [
             {k: v for k, v in asdict(var).items() if k != "side"} | {"label": var.side.label}
@@ -332,7 +335,7 @@ def summarize(out_dir: Path) -> str:
         runs = rows[key]
         cal = calibration.get("variants", {}).get(key, {})
         timing = [{t["cell"]: t for t in r["timing"]} for r in runs]  # type: ignore[attr-defined]
-        paced = [t[ab.PLAIN_CELL] for t in timing]
+        paced = [t[_verdict.PLAIN_CELL] for t in timing]
         hot = [next(v for k, v in t.items() if k.startswith("hot[")) for t in timing]
         instr = [r["instructions"][0] for r in runs if r["instructions"]]  # type: ignore[index]
         name = "unchanged" if key == "unchanged" else f"+{key}%"
@@ -429,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     try:
         result = run_power(args.n, slowdowns, args.inject, args.out_dir, not args.no_full, log)
-    except ab.Unusable as exc:
+    except _verdict.Unusable as exc:
         print(f"gate_power: {exc}", file=sys.stderr)
         return ab.EXIT_UNUSABLE
     text = markdown(result) + "\n" + summarize(args.out_dir)

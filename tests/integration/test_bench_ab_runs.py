@@ -19,7 +19,7 @@ BENCH_DIR = ROOT / "bench"
 sys.path.insert(0, str(BENCH_DIR))
 
 import _instructions  # noqa: E402
-import ab  # noqa: E402
+import _verdict  # noqa: E402
 import gate_power  # noqa: E402
 
 needs_valgrind = pytest.mark.skipif(
@@ -48,7 +48,7 @@ def test_stdlib_reference_cell_runs_the_paced_workload(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     suite = pyperf.BenchmarkSuite.load(str(out))
     (bench,) = suite.get_benchmarks()
-    assert bench.get_name() == ab.STDLIB_CELL
+    assert bench.get_name() == _verdict.STDLIB_CELL
     assert 0 < bench.mean() < 0.01  # seconds per call: well under 10 ms
     metadata = bench.get_metadata()
     assert metadata["handler"] == "logging.handlers.QueueHandler"
@@ -87,8 +87,8 @@ def test_instruction_counts_are_exact_and_see_a_small_slowdown(tmp_path: Path) -
         floor, first, again, slowed = pool.map(count, jobs)
     assert first > floor > 0
     assert abs(again - first) < 0.1
-    assert not ab.judge_instructions("info", first, again, floor).regressed
-    row = ab.judge_instructions("info", first, slowed, floor)
+    assert not _verdict.judge_instructions("info", first, again, floor).regressed
+    row = _verdict.judge_instructions("info", first, slowed, floor)
     assert row.regressed, row
 
 
@@ -107,8 +107,8 @@ def test_bench_ab_from_a_fresh_clone_flags_a_slowed_second_commit(tmp_path: Path
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(repo)], check=True)
     _git(repo, "checkout", "--quiet", "--detach", _git(ROOT, "rev-parse", "HEAD"))
     # The harness under test is this checkout's (it may hold uncommitted work).
-    for name in ("ab.py", "_instructions.py", "bench_enqueue.py", "_stats.py"):
-        shutil.copy2(BENCH_DIR / name, repo / "bench" / name)
+    for source in BENCH_DIR.glob("*.py"):
+        shutil.copy2(source, repo / "bench" / source.name)
     _git(repo, "add", "bench")
     _git(
         repo,
@@ -150,12 +150,16 @@ def test_bench_ab_from_a_fresh_clone_flags_a_slowed_second_commit(tmp_path: Path
     for name in ("base.json", "head.json"):
         suite = pyperf.BenchmarkSuite.load(str(out / name))
         names = {b.get_name() for b in suite.get_benchmarks()}
-        assert names == {ab.PLAIN_CELL, ab.STDLIB_CELL}
+        assert names == {_verdict.PLAIN_CELL, _verdict.STDLIB_CELL}
         assert all(len(b.get_runs()) == 2 for b in suite.get_benchmarks())
     data = json.loads((out / "ab.json").read_text())
     assert data["base"]["commit"] != data["head"]["commit"]
     hot = "hot[probe=info,clock=thread_cpu]"
-    assert [row["cell"] for row in data["timing"]] == [ab.PLAIN_CELL, hot, ab.STDLIB_CELL]
+    assert [row["cell"] for row in data["timing"]] == [
+        _verdict.PLAIN_CELL,
+        hot,
+        _verdict.STDLIB_CELL,
+    ]
     for side in ("base", "head"):
         own = json.loads((out / f"{side}-hot.json").read_text())[hot]
         assert len(own) == 2 and all(0 < v < 1e-4 for v in own)  # seconds per call

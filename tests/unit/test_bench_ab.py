@@ -16,6 +16,7 @@ BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH_DIR))
 
 import _instructions  # noqa: E402
+import _verdict  # noqa: E402
 import ab  # noqa: E402
 import bench_enqueue  # noqa: E402
 import gate_power  # noqa: E402
@@ -37,7 +38,7 @@ def test_timing_unchanged_code_with_drift_is_not_flagged() -> None:
     the rounds are paired, so only head/base within a round counts."""
     base = [1.0 * US, 1.1 * US, 1.4 * US, 1.4 * US, 1.0 * US, 1.2 * US]
     head = [1.01 * US, 1.09 * US, 1.41 * US, 1.39 * US, 1.0 * US, 1.21 * US]
-    row = ab.judge_timing("c", True, base, head)
+    row = _verdict.judge_timing("c", True, base, head)
     assert not row.regressed
     assert row.ratio == pytest.approx(1.0, abs=0.01)
     assert row.reason == "within +10%"
@@ -47,10 +48,10 @@ def test_timing_consistent_slowdown_is_flagged() -> None:
     """A head that is 20 % slower in every round, whatever the machine did, is a regression."""
     base = [1.0 * US, 1.3 * US, 0.9 * US, 1.1 * US, 1.0 * US, 1.2 * US]
     head = [b * f for b, f in zip(base, (1.18, 1.22, 1.2, 1.19, 1.21, 1.2), strict=True)]
-    row = ab.judge_timing("c", True, base, head)
+    row = _verdict.judge_timing("c", True, base, head)
     assert row.regressed
     assert row.ratio == pytest.approx(1.2, abs=0.01)
-    assert row.p_slower is not None and row.p_slower < ab.ALPHA
+    assert row.p_slower is not None and row.p_slower < _verdict.ALPHA
     assert row.ratio_low < row.ratio < row.ratio_high
 
 
@@ -58,7 +59,7 @@ def test_timing_slower_but_noisy_is_not_flagged() -> None:
     """A 12 % mean slowdown made of rounds that disagree in sign is not significant."""
     base = [1.0 * US] * 4
     head = [1.6 * US, 0.8 * US, 1.4 * US, 0.85 * US]
-    row = ab.judge_timing("c", True, base, head)
+    row = _verdict.judge_timing("c", True, base, head)
     assert row.ratio > 1.10
     assert not row.regressed
     assert "not significant" in row.reason
@@ -67,16 +68,18 @@ def test_timing_slower_but_noisy_is_not_flagged() -> None:
 def test_timing_faster_and_ungated_never_fail() -> None:
     """A faster head never fails; a slower ungated cell is reported only."""
     base = [1.0 * US] * 5
-    assert not ab.judge_timing("c", True, base, [0.5 * US] * 5).regressed
-    row = ab.judge_timing("c", False, base, [2.0 * US, 2.1 * US, 1.9 * US, 2.0 * US, 2.05 * US])
+    assert not _verdict.judge_timing("c", True, base, [0.5 * US] * 5).regressed
+    row = _verdict.judge_timing(
+        "c", False, base, [2.0 * US, 2.1 * US, 1.9 * US, 2.0 * US, 2.05 * US]
+    )
     assert not row.regressed
     assert row.reason == "reported, not gated"
 
 
 def test_timing_without_values_is_unusable() -> None:
     """A cell one side never measured cannot be judged: Unusable names the cell."""
-    with pytest.raises(ab.Unusable, match="cell-x"):
-        ab.judge_timing("cell-x", True, [], [1.0])
+    with pytest.raises(_verdict.Unusable, match="cell-x"):
+        _verdict.judge_timing("cell-x", True, [], [1.0])
 
 
 # -- instructions ------------------------------------------------------------------------------
@@ -84,22 +87,22 @@ def test_timing_without_values_is_unusable() -> None:
 
 def test_instructions_change_is_relative_to_fapilogs_own_cost() -> None:
     """The change is taken on probe − floor: 7,600 → 7,800 with a 5,400 floor is +9.1 %."""
-    row = ab.judge_instructions("info", 7_600, 7_800, 5_400)
+    row = _verdict.judge_instructions("info", 7_600, 7_800, 5_400)
     assert row.change == pytest.approx(200 / 2_200)
     assert row.regressed
 
 
 def test_instructions_unchanged_and_small_changes_pass() -> None:
     """A 0.01 % wobble and a 4.9 % growth pass; exactly the threshold fails."""
-    assert not ab.judge_instructions("info", 7_636.17, 7_636.2, 5_348).regressed
-    assert not ab.judge_instructions("info", 7_000, 7_000 + 0.049 * 2_000, 5_000).regressed
-    assert ab.judge_instructions("info", 7_000, 7_000 + 0.05 * 2_000, 5_000).regressed
+    assert not _verdict.judge_instructions("info", 7_636.17, 7_636.2, 5_348).regressed
+    assert not _verdict.judge_instructions("info", 7_000, 7_000 + 0.049 * 2_000, 5_000).regressed
+    assert _verdict.judge_instructions("info", 7_000, 7_000 + 0.05 * 2_000, 5_000).regressed
 
 
 def test_instructions_probe_not_above_floor_is_unusable() -> None:
     """A probe that costs no more than the empty call measured nothing: Unusable."""
-    with pytest.raises(ab.Unusable, match="not above the floor"):
-        ab.judge_instructions("info", 5_000, 5_100, 5_000)
+    with pytest.raises(_verdict.Unusable, match="not above the floor"):
+        _verdict.judge_instructions("info", 5_000, 5_100, 5_000)
 
 
 def test_parse_i_refs_reads_cachegrinds_summary() -> None:
@@ -118,21 +121,21 @@ def test_parse_i_refs_reads_cachegrinds_summary() -> None:
 
 def test_target_is_head_against_the_pooled_stdlib_mean() -> None:
     """fapilog's head mean must be ≤ 1/8 of the standard library's, pooled over both sides."""
-    head = {ab.PLAIN_CELL: [1.0 * US, 1.2 * US], ab.STDLIB_CELL: [10 * US]}
-    base = {ab.PLAIN_CELL: [0.5 * US], ab.STDLIB_CELL: [6 * US]}
-    target = ab.judge_target(head, [base, head])
+    head = {_verdict.PLAIN_CELL: [1.0 * US, 1.2 * US], _verdict.STDLIB_CELL: [10 * US]}
+    base = {_verdict.PLAIN_CELL: [0.5 * US], _verdict.STDLIB_CELL: [6 * US]}
+    target = _verdict.judge_target(head, [base, head])
     assert target is not None
     assert target.share == pytest.approx(1.1 / 8)
     assert not target.passed
-    head[ab.STDLIB_CELL] = [20 * US]
-    target = ab.judge_target(head, [base, head])
+    head[_verdict.STDLIB_CELL] = [20 * US]
+    target = _verdict.judge_target(head, [base, head])
     assert target is not None and target.passed
-    assert ab.judge_target({ab.PLAIN_CELL: [1.0]}, [{}]) is None
+    assert _verdict.judge_target({_verdict.PLAIN_CELL: [1.0]}, [{}]) is None
 
 
-def _report(regressed_time: bool, instr_change: float) -> ab.Report:
-    report = ab.Report(
-        ab.SCHEMA,
+def _report(regressed_time: bool, instr_change: float) -> _verdict.Report:
+    report = _verdict.Report(
+        _verdict.SCHEMA,
         {"rev": "main", "commit": "a" * 40, "label": "main (aaaaaaaaa)"},
         {"rev": "WORKTREE", "commit": "b" * 40, "label": "working tree (bbbbbbbbb)"},
         "trimmed",
@@ -146,9 +149,9 @@ def _report(regressed_time: bool, instr_change: float) -> ab.Report:
     )
     base = [1.0 * US] * 6
     head = [1.3 * US] * 6 if regressed_time else base
-    report.timing.append(ab.judge_timing(ab.PLAIN_CELL, True, base, head))
+    report.timing.append(_verdict.judge_timing(_verdict.PLAIN_CELL, True, base, head))
     report.instructions.append(
-        ab.judge_instructions("info", 7_000, 7_000 + instr_change * 2_000, 5_000)
+        _verdict.judge_instructions("info", 7_000, 7_000 + instr_change * 2_000, 5_000)
     )
     return report
 
@@ -158,7 +161,10 @@ def test_report_fails_on_either_opinion_and_passes_on_neither() -> None:
     assert _report(False, 0.0).passed
     assert not _report(True, 0.0).passed
     assert not _report(False, 0.2).passed
-    assert [r.split(" ")[0] for r in _report(True, 0.2).regressions] == [ab.PLAIN_CELL, "info"]
+    assert [r.split(" ")[0] for r in _report(True, 0.2).regressions] == [
+        _verdict.PLAIN_CELL,
+        "info",
+    ]
 
 
 def test_write_report_writes_files_and_the_job_summary(
@@ -173,7 +179,7 @@ def test_write_report_writes_files_and_the_job_summary(
     assert "| `info` | 7,000 | 7,400 | +20.00% | FAIL: +20.00% ≥ +5% |" in text
     assert summary.read_text().startswith("earlier step\n**Same-runner A/B: FAIL**")
     data = json.loads((tmp_path / "ab.json").read_text())
-    assert data["schema"] == ab.SCHEMA
+    assert data["schema"] == _verdict.SCHEMA
     assert data["verdict"] == "FAIL"
     assert data["regressions"] == ["info (instructions +20.00% ≥ +5%)"]
     assert (tmp_path / "ab.md").read_text() == text
@@ -208,15 +214,17 @@ def test_trimmed_matrix_is_the_plain_call_and_the_reference() -> None:
     reference; full: 36 enqueue, 8 throughput, 2 hot cells, the reference; block under overload
     is never gated."""
     assert [(c.name, c.gated) for c in ab.cells_for(False)] == [
-        (ab.PLAIN_CELL, True),
+        (_verdict.PLAIN_CELL, True),
         ("hot[probe=info,clock=thread_cpu]", True),
-        (ab.STDLIB_CELL, False),
+        (_verdict.STDLIB_CELL, False),
     ]
     full = ab.cells_for(True)
     assert len(full) == 36 + 8 + 2 + 1
     ungated = {c.name for c in full if not c.gated}
-    assert ab.STDLIB_CELL in ungated
-    assert all("strategy=block" in n and "load=overload" in n for n in ungated - {ab.STDLIB_CELL})
+    assert _verdict.STDLIB_CELL in ungated
+    assert all(
+        "strategy=block" in n and "load=overload" in n for n in ungated - {_verdict.STDLIB_CELL}
+    )
     assert len(ungated) == 1 + 6
 
 
@@ -226,13 +234,13 @@ def test_trimmed_matrix_is_the_plain_call_and_the_reference() -> None:
 def test_unknown_revision_is_unusable_with_a_hint(tmp_path: Path) -> None:
     """A revision git does not know: Unusable, naming it and the fetch-depth hint."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    with pytest.raises(ab.Unusable, match=r"base revision 'no-such-ref'.*fetch-depth: 0"):
+    with pytest.raises(_verdict.Unusable, match=r"base revision 'no-such-ref'.*fetch-depth: 0"):
         ab.resolve(tmp_path, "base", "no-such-ref")
 
 
 def test_revision_that_looks_like_an_option_is_refused(tmp_path: Path) -> None:
     """'--output=x' is not passed to git as an option: Unusable names it."""
-    with pytest.raises(ab.Unusable, match="'--output=x'"):
+    with pytest.raises(_verdict.Unusable, match="'--output=x'"):
         ab.resolve(tmp_path, "base", "--output=x")
 
 
@@ -277,7 +285,7 @@ def test_inject_pads_the_top_of_every_matching_function() -> None:
 
 def test_inject_without_the_function_is_unusable() -> None:
     """No `def call(` in the file: Unusable, naming the function and --inject."""
-    with pytest.raises(ab.Unusable, match=r"no 'def handle\(' to slow down: pass --inject"):
+    with pytest.raises(_verdict.Unusable, match=r"no 'def handle\(' to slow down: pass --inject"):
         gate_power.inject(SOURCE, "handle", 3)
 
 
@@ -313,28 +321,28 @@ def test_compare_pairs_processes_by_round_and_splits_alpha(tmp_path: Path) -> No
     drift = [1.0, 1.5, 0.8, 1.2, 1.0, 1.4]
     base = _suite(
         tmp_path / "base.json",
-        {ab.PLAIN_CELL: drift, slow: drift, ab.STDLIB_CELL: [20.0] * 6},
+        {_verdict.PLAIN_CELL: drift, slow: drift, _verdict.STDLIB_CELL: [20.0] * 6},
     )
     head = _suite(
         tmp_path / "head.json",
         {
-            ab.PLAIN_CELL: [d * 1.01 for d in drift],
+            _verdict.PLAIN_CELL: [d * 1.01 for d in drift],
             slow: [d * f for d, f in zip(drift, (1.2, 1.21, 1.19, 1.2, 1.22, 1.2), strict=True)],
-            ab.STDLIB_CELL: [21.0] * 6,
+            _verdict.STDLIB_CELL: [21.0] * 6,
         },
     )
     sides = (ab.Side("base", "main", "a" * 40, "main"), ab.Side("head", "WORKTREE", "b" * 40, "wt"))
     cells = [
-        ab.Cell(ab.PLAIN_CELL, (), True),
+        ab.Cell(_verdict.PLAIN_CELL, (), True),
         ab.Cell(slow, (), True),
         ab.STDLIB,
     ]
     report = ab.compare(sides, cells, {"base": base, "head": head}, None, matrix="t", rounds=6)
-    assert report.rule["alpha"] == pytest.approx(ab.ALPHA / 2)
+    assert report.rule["alpha"] == pytest.approx(_verdict.ALPHA / 2)
     by_cell = {row.cell: row for row in report.timing}
     assert by_cell[slow].regressed and by_cell[slow].ratio == pytest.approx(1.2, abs=0.01)
-    assert not by_cell[ab.PLAIN_CELL].regressed
-    assert by_cell[ab.PLAIN_CELL].ratio == pytest.approx(1.01)
+    assert not by_cell[_verdict.PLAIN_CELL].regressed
+    assert by_cell[_verdict.PLAIN_CELL].ratio == pytest.approx(1.01)
     assert report.target is not None and report.target.passed
     assert report.regressions == [f"{slow} (time {by_cell[slow].reason})"]
 
@@ -352,7 +360,7 @@ def test_gate_power_summarize_counts_flags_per_variant(tmp_path: Path) -> None:
     ):
         report = _report(slow_time, instr)
         report.timing.append(
-            ab.judge_timing("hot[probe=info,clock=thread_cpu]", True, [1.0] * 6, [1.0] * 6)
+            _verdict.judge_timing("hot[probe=info,clock=thread_cpu]", True, [1.0] * 6, [1.0] * 6)
         )
         run_dir = tmp_path / "runs" / f"{rep}-{variant}"
         run_dir.mkdir(parents=True)
@@ -373,7 +381,7 @@ def test_markdown_with_skipped_counts_keeps_the_tables_apart() -> None:
     report = _report(False, 0.0)
     report.instructions = []
     report.instructions_skipped = "valgrind is not installed"
-    lines = ab.markdown(report).splitlines()
+    lines = _verdict.markdown(report).splitlines()
     assert "| — | | | | skipped: valgrind is not installed |" in lines
     headers = [i for i, line in enumerate(lines) if line.startswith("| --- ")]
     assert len(headers) == 2 and all(lines[i - 2] == "" for i in headers)
