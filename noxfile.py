@@ -7,6 +7,9 @@
     nox -s bench_compare            # gate .bench/*.json (+ bench/baseline/ when present)
     nox -s bench_peers-3.11         # fapilog ÷ stdlib/structlog/picologging: CPU and latency
     nox -s bench_service            # logging in a uvicorn service under load (-- --long)
+    nox -s bench_ab -- main         # same-runner A/B: main against the working tree, interleaved
+    nox -s bench_ab -- v0.1.0 HEAD --full   # two revisions, the whole nightly matrix
+    nox -s gate_power -- 10         # how often bench_ab flags known slowdowns (and false alarms)
 
 A Python of the matrix that is not installed is skipped with a warning locally, and is an error
 when ``CI`` is set (GitHub Actions and ``.ci/run`` set it), so CI never skips one silently.
@@ -160,3 +163,21 @@ def workflows(session: nox.Session) -> None:
     session.install("zizmor>=1.0", "check-jsonschema>=0.29")
     session.run("zizmor", "--offline", *WORKFLOWS)
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *WORKFLOWS)
+
+
+@nox.session
+def bench_ab(session: nox.Session) -> None:
+    """Same-runner A/B of two git revisions (posargs: BASE [HEAD] [--full] …); bench/ab.py."""
+    if not session.posargs:
+        session.error("usage: nox -s bench_ab -- BASE [HEAD] [--full] [--rounds N]")
+    session.install("pyperf>=2.7")  # reads the pyperf files; each side gets its own venv
+    session.run("python", "bench/ab.py", *session.posargs)
+
+
+@nox.session
+def gate_power(session: nox.Session) -> None:
+    """bench_ab's power on throw-away slowed commits (posargs: N [--slowdowns 10,20,50] …)."""
+    if not session.posargs:
+        session.error("usage: nox -s gate_power -- N [--slowdowns 10,20,50] [--no-full]")
+    session.install("pyperf>=2.7")
+    session.run("python", "bench/gate_power.py", *session.posargs)

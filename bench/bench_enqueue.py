@@ -22,6 +22,13 @@ Three families of benchmarks, one pyperf benchmark per matrix cell:
     **CPU seconds one event costs the process**, end to end. In CPython the worker's CPU is the
     service's CPU (same GIL, same cores), which a wall-clock figure on an idle second core hides.
     These cells take the throughput axes (``--throughput-sinks/-json/-workers``).
+``stdlib[handler=QueueHandler,maxsize=…,load=nominal,rate=…]`` (``--families stdlib``, not in the
+default matrix)
+    The reference pair: the same paced workload (same producers, schedule, event and fields)
+    through the standard library's ``logging.handlers.QueueHandler`` into a bounded
+    ``queue.Queue`` drained by a ``QueueListener`` whose handler writes one JSON line per record
+    into memory. Its value is the mean latency per call, like an ``enqueue`` cell's, so the ratio
+    of the two is measured on one machine in one run (``bench/ab.py`` gates on it).
 
 Every benchmark's metadata names its cell (strategy, maxsize, worker, load, rate, …), the
 fapilog version and whether orjson is installed; after the run, the parent adds what the windows
@@ -38,6 +45,9 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import logging
+import logging.handlers
+import queue
 import shutil
 import sys
 import tempfile
@@ -74,6 +84,8 @@ LOADS = ("nominal", "overload")
 SINKS = ("memory", "file")
 JSONS = ("orjson", "stdlib")
 FAMILIES = ("enqueue", "throughput", "cpu")
+#: Families run only when asked for (``--families stdlib``): references, not fapilog cells.
+REFERENCE_FAMILIES = ("stdlib",)
 ORJSON_INSTALLED = importlib.util.find_spec("orjson") is not None
 
 
@@ -163,7 +175,30 @@ class CpuCell:
         }
 
 
-Cell = EnqueueCell | ThroughputCell | CpuCell
+@dataclass(frozen=True)
+class StdlibCell:
+    """The standard library's QueueHandler/QueueListener on an ``enqueue`` cell's workload."""
+
+    maxsize: int
+    rate: int
+
+    @property
+    def name(self) -> str:
+        return f"stdlib[handler=QueueHandler,maxsize={self.maxsize},load=nominal,rate={self.rate}]"
+
+    def metadata(self, concurrency: int) -> dict[str, Any]:
+        return {
+            **_common_metadata(),
+            "handler": "logging.handlers.QueueHandler",
+            "maxsize": self.maxsize,
+            "load": "nominal",
+            "rate": self.rate,
+            "concurrency": concurrency,
+            "log_api": "logging.Logger.info",
+        }
+
+
+Cell = EnqueueCell | ThroughputCell | CpuCell | StdlibCell
 
 
 def _common_metadata() -> dict[str, Any]:
@@ -289,6 +324,93 @@ def time_cpu(loops: int, cell: CpuCell, stats_dir: str | None) -> float:
     return cpu_s
 
 
+# -- the standard library's reference pair ----------------------------------------------------
+
+
+class _JsonLinesInMemory(logging.Handler):
+    """The listener's handler: one JSON line per record into memory, like a MemorySink."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = {k: v for k, v in record.__dict__.items() if k in _STDLIB_FIELDS}
+        json.dumps(
+            {
+                "timestamp": record.created,
+                "level": record.levelname.lower(),
+                "event": record.getMessage(),
+                **fields,
+            }
+        )
+        self.count += 1
+
+
+_STDLIB_FIELDS = frozenset({"producer", "seq", "route", "status"})
+
+
+async def _stdlib_window(calls: int, cell: StdlibCell, concurrency: int) -> tuple[int, Outcome]:
+    """The paced window of ``fapilog.loadtest.paced_window``, through ``QueueHandler``.
+
+    Same shape on purpose: ``concurrency`` tasks, each on its own absolute schedule (staggered),
+    one call in 100 a WARNING, the same event and fields, each call timed alone. Written out
+    here (not imported from fapilog) so that the reference does not change with fapilog.
+    """
+    records: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=cell.maxsize)
+    target = _JsonLinesInMemory()
+    listener = logging.handlers.QueueListener(records, target)
+    logger = logging.getLogger(f"fapilog.bench.stdlib.{id(records)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.handlers.QueueHandler(records)
+    logger.addHandler(handler)
+    clock = time.perf_counter_ns
+    interval_ns = 1e9 * concurrency / cell.rate
+    shares = [
+        calls // concurrency + (1 if p < calls % concurrency else 0) for p in range(concurrency)
+    ]
+    total_ns = 0
+    accepted = 0
+
+    async def producer(p: int, n: int, start_ns: int) -> None:
+        nonlocal total_ns, accepted
+        for seq in range(n):
+            due = start_ns + round(seq * interval_ns)
+            delay = due - clock()
+            while delay > 0:
+                await asyncio.sleep(delay / 1e9)
+                delay = due - clock()
+            call = logger.warning if (seq + p) % 100 == 0 else logger.info
+            fields = {"producer": p, "seq": seq, "route": "/api/orders", "status": 200}
+            start = clock()
+            call("loadtest.request", extra=fields)
+            total_ns += clock() - start
+            accepted += 1
+
+    listener.start()
+    began = clock()
+    try:
+        await asyncio.gather(
+            *(
+                producer(p, shares[p], began + round(p * 1e9 / cell.rate))
+                for p in range(concurrency)
+            )
+        )
+        elapsed_s = (clock() - began) / 1e9
+    finally:
+        listener.stop()  # drains what is queued, then joins the listener thread
+        logger.removeHandler(handler)
+    return total_ns, Outcome(calls, accepted, target.count, 0, elapsed_s)
+
+
+def time_stdlib(loops: int, cell: StdlibCell, concurrency: int, stats_dir: str | None) -> float:
+    """pyperf time function: the summed latency of ``loops`` paced QueueHandler calls."""
+    total_ns, outcome = asyncio.run(_stdlib_window(loops, cell, concurrency))
+    _record(stats_dir, cell, outcome)
+    return total_ns / 1e9
+
+
 # -- the side channel: worker processes tell the parent what their windows delivered --------
 
 
@@ -359,7 +481,9 @@ def _positive_ints(text: str) -> list[int]:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("fapilog matrix (comma-separated lists)")
-    group.add_argument("--families", type=_choices(FAMILIES), default=list(FAMILIES))
+    group.add_argument(
+        "--families", type=_choices(FAMILIES + REFERENCE_FAMILIES), default=list(FAMILIES)
+    )
     group.add_argument("--strategies", type=_choices(STRATEGIES), default=list(STRATEGIES))
     group.add_argument("--maxsizes", type=_positive_ints, default=[100, 1000, 10000])
     group.add_argument("--workers", type=_choices(WORKERS), default=list(WORKERS))
@@ -419,6 +543,8 @@ def matrix(args: argparse.Namespace) -> list[Cell]:
             for worker in args.throughput_workers
             if json_name != "orjson" or ORJSON_INSTALLED
         ]
+    if "stdlib" in args.families:
+        cells += [StdlibCell(maxsize, rate) for rate in args.rates for maxsize in args.maxsizes]
     return cells
 
 
@@ -457,6 +583,15 @@ def main() -> None:
                     args.stats_dir,
                     inner_loops=THROUGHPUT_EVENTS_PER_LOOP,
                     metadata=cell.metadata(),
+                )
+            elif isinstance(cell, StdlibCell):
+                bench = runner.bench_time_func(
+                    cell.name,
+                    time_stdlib,
+                    cell,
+                    args.concurrency,
+                    args.stats_dir,
+                    metadata=cell.metadata(args.concurrency),
                 )
             else:
                 bench = runner.bench_time_func(
