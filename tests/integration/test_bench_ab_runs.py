@@ -69,8 +69,10 @@ def _slowed_src(tmp_path: Path, statements: int) -> Path:
 @needs_valgrind
 @pytest.mark.timeout(300)
 def test_instruction_counts_are_exact_and_see_a_small_slowdown(tmp_path: Path) -> None:
-    """The per-call count of the plain call repeats to within 0.1 instruction for the same code,
-    and 5 pad statements (a few per cent of the call) move it past the gate's threshold."""
+    """The per-call count of the plain call repeats to within 0.1 % for the same code (the
+    worker and the sinks' writers run beside the probe, so a few instructions per call move
+    with thread timing: 1.9 of 8,068 seen), and 5 pad statements (a few per cent of the call)
+    move it past the gate's 5 % threshold."""
     slowed_src = _slowed_src(tmp_path, 5)
     script = BENCH_DIR / "_instructions.py"
     jobs = [("floor", ROOT / "src"), ("info", ROOT / "src"), ("info", ROOT / "src")]
@@ -86,7 +88,7 @@ def test_instruction_counts_are_exact_and_see_a_small_slowdown(tmp_path: Path) -
     with ThreadPoolExecutor(max_workers=4) as pool:
         floor, first, again, slowed = pool.map(count, jobs)
     assert first > floor > 0
-    assert abs(again - first) < 0.1
+    assert abs(again - first) < 0.001 * first
     assert not _verdict.judge_instructions("info", first, again, floor).regressed
     row = _verdict.judge_instructions("info", first, slowed, floor)
     assert row.regressed, row
