@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sys
 from pathlib import Path
 
@@ -76,3 +77,26 @@ def test_pool_terminate_drains_workers_with_shutdown_signals(
         by_worker[record["pid"]] = by_worker.get(record["pid"], 0) + 1
     assert set(by_worker) == pids
     assert sum(by_worker.values()) == 4 * 5_000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_method_captured_before_fork_reaches_the_childs_pipeline(tmp_path: Path) -> None:
+    """``info = log.info`` captured before ``os.fork()`` still works in the child: its call goes
+    to the child's own pipeline (at 861a157 it went into the parent's dead queue: True returned,
+    nothing written, nothing counted)."""
+    path = tmp_path / "app.log"
+    fapilog.configure_logging(sinks=(f"file://{path}",))
+    info = fapilog.log.info
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            ok = info("child via the captured method")
+            final = fapilog.shutdown(5)
+            code = 0 if ok and final.delivered == 1 else 2
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    fapilog.shutdown(5)
+    events = [json.loads(line)["event"] for line in path.read_text().splitlines()]
+    assert events == ["child via the captured method"]

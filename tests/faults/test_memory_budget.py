@@ -157,3 +157,33 @@ def test_max_field_chars_is_off_by_default() -> None:
     assert fapilog.flush(5)
     assert len(sink.records[0]["body"]) == 300_000
     assert LoggingSettings.from_env({"FAPILOG_MAX_FIELD_CHARS": "none"}).max_field_chars is None
+
+
+def test_a_cancelled_wait_gives_its_charge_back() -> None:
+    """Under ``block``, awaitable calls cancelled while they wait for room (a client that went
+    away) give back the bytes they were charged: the budget counts only what is really held."""
+    import asyncio
+
+    big = "x" * 65_536
+
+    async def main() -> tuple[int, int]:
+        fapilog.configure_logging(
+            sinks=(MemorySink(delay=0.3),),
+            queue_overflow="block",
+            queue_maxsize=4,
+            queue_batch_size=1,
+            queue_max_bytes=1 << 20,
+        )
+        fapilog.log.info(big)
+        await asyncio.sleep(0.1)  # the worker has seen a large event: sizes are charged
+        tasks = [asyncio.create_task(fapilog.log.ainfo(big)) for _ in range(12)]
+        await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stats = fapilog.stats()
+        held = stats.enqueued - stats.delivered - stats.failed
+        return stats.queue_bytes, held * (len(big) + 1)  # the event "x" counts 1 too
+
+    charged, really_held = asyncio.run(main())
+    assert charged <= really_held
