@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from fapilog._report import report
+from fapilog._report import RateLimited
 from fapilog.sinks._base import PartialWrite, Sink, sink_name
 
 #: Attempts per batch under ``drop`` and ``sample`` (the first try plus retries), and the first
@@ -86,8 +86,7 @@ class SinkWriter:
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
         self._resting_until = 0.0
-        self._next_report = 0.0
-        self._unreported = 0
+        self._report = RateLimited(f"sink {self.name!r}", REPORT_EVERY_S)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -231,7 +230,7 @@ class SinkWriter:
         size = batch.size
         started = time.monotonic()
         if started < self._resting_until:
-            self._unreported += 1
+            self._report.hold_back()
             return 0
         written = 0
         attempts = 0
@@ -281,18 +280,3 @@ class SinkWriter:
         except BaseException as exc:
             self.errors += 1
             self._report(f"failed to close: {type(exc).__name__}: {exc}")
-
-    def _report(self, what: str, *, always: bool = False) -> None:
-        """One line on stderr, at most every ``REPORT_EVERY_S`` per sink; a stall and its end
-        are ``always`` said (they come at most once per ``sink_timeout`` anyway)."""
-        now = time.monotonic()
-        if always:
-            report(f"sink {self.name!r} {what}")
-            return
-        if now < self._next_report:
-            self._unreported += 1
-            return
-        self._next_report = now + REPORT_EVERY_S
-        more = f" ({self._unreported} more failed batches not reported)" if self._unreported else ""
-        self._unreported = 0
-        report(f"sink {self.name!r} {what}{more}")

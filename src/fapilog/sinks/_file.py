@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from fapilog._report import RateLimited
 from fapilog.sinks._base import PartialWrite
 
 try:
@@ -75,8 +74,7 @@ class FileSink:
         self._lock_fd = -1
         #: A torn tail that could not be removed: the next write starts with a newline.
         self._torn = False
-        self._next_report = 0.0
-        self._unreported = 0
+        self._report = RateLimited(f"sink {self.name!r}", REPORT_EVERY_S)
         self._open()
 
     # -- the sink protocol ---------------------------------------------------------------------
@@ -265,19 +263,6 @@ class FileSink:
                 fcntl.fcntl(fd, fcntl.F_SETFL, flags)
         except OSError:
             self._torn = True
-
-    def _report(self, what: str) -> None:
-        now = time.monotonic()
-        if now < self._next_report:
-            self._unreported += 1
-            return
-        self._next_report = now + REPORT_EVERY_S
-        more = f" ({self._unreported} more not reported)" if self._unreported else ""
-        self._unreported = 0
-        try:
-            sys.stderr.write(f"fapilog: sink {self.name!r} {what}{more}\n")
-        except Exception:  # stderr itself is gone
-            pass
 
 
 class _Stopped(Exception):
