@@ -206,6 +206,9 @@ def test_each_cells_options_select_exactly_that_cell(full: bool) -> None:
         bench_enqueue.add_options(parser)
         args = parser.parse_args(list(cell.options))
         built = bench_enqueue.matrix(args)
+        if "json=orjson" in cell.name and not bench_enqueue.ORJSON_INSTALLED:
+            assert built == []  # bench_enqueue.py leaves orjson cells out where it is missing
+            continue
         assert [c.name for c in built] == [cell.name]
 
 
