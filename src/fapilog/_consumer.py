@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from fapilog._queue import LogQueue, Record, charge_of
+from fapilog._queue import LARGE_EVENT, LogQueue, Record, charge_of
 from fapilog._serialize import Serializer
 from fapilog._writer import Batch, SinkWriter, WritePolicy
 from fapilog.sinks._base import Sink
@@ -109,11 +109,17 @@ class Consumer:
         batch: Batch | None = None
         submitted = 0
         try:
-            if queue.sized:
+            # Before the first large event, look for one (see SIZE_SAMPLE_MASK): the batch's
+            # first record before serializing (a burst is caught before it is copied into
+            # lines), then every line's length (cheap, where an estimate per record is not).
+            if not queue.sized and charge_of(records[:1]):
+                charge = queue.go_sized(records)
+            elif queue.sized:
                 charge = charge_of(records) if queue.bytes_used else 0
-            else:  # before the first large event: look for one (see SIZE_SAMPLE_MASK)
-                charge = queue.go_sized(records) if charge_of(records) else 0
-            batch = Batch(self._serialize(records), len(self.writers), charge)
+            lines = self._serialize(records)
+            if not queue.sized and max(map(len, lines)) > LARGE_EVENT:
+                charge = queue.go_sized(records)
+            batch = Batch(lines, len(self.writers), charge)
             with self._count_lock:
                 self._in_flight += 1
             for writer in self.writers:

@@ -53,9 +53,9 @@ ROOM_CHUNK = 4096
 #: bounded by ``queue_maxsize`` alone (at most ``queue_maxsize`` × 1 KiB of such estimates).
 LARGE_EVENT = 1024
 #: Until the first large event, the log methods do not estimate sizes (it would cost about a
-#: third of a call): they look at the size of every 16th event of a growing backlog, and the
+#: third of a call): they look at the size of every 64th event of a growing backlog, and the
 #: consumer looks at every batch. The first large event seen switches to sized methods.
-SIZE_SAMPLE_MASK = 15
+SIZE_SAMPLE_MASK = 63
 
 
 def estimate(event: object, fields: Mapping[str, Any]) -> int:
