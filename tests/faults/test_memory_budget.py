@@ -58,8 +58,9 @@ def test_one_megabyte_payloads_stay_within_the_budget_under_drop() -> None:
 def test_ten_megabyte_payloads_wait_for_the_budget_under_block() -> None:
     """Under ``block``, 100 events with a fresh 10 MB field and a 32 MiB budget wait for room
     instead of piling up: every event is delivered and the process grows by the budget plus the
-    documented first-occurrence window (up to one batch of 16 events before the first large one is seen, and
-    a batch held twice while it is serialized) — about 300 MB, not the 1,000 MB of payloads."""
+    documented first-occurrence window (up to one batch, 16 events here, before the first large
+    one is seen, and a batch held twice while it is serialized) — about 300 MB, not the 1,000 MB
+    of payloads."""
     out = _run("block", 10_000_000, 100, "32MiB")
     assert out["accepted"] == out["delivered"] == out["sink"] == 100
     assert out["dropped"] == 0
