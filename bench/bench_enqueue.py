@@ -153,10 +153,8 @@ class ThroughputCell:
 
 
 @dataclass(frozen=True)
-class CpuCell:
-    sink: str
-    json: str
-    worker: str
+class CpuCell(ThroughputCell):
+    """The throughput workload, measured in process CPU instead of wall-clock time."""
 
     @property
     def name(self) -> str:
@@ -164,13 +162,7 @@ class CpuCell:
 
     def metadata(self) -> dict[str, Any]:
         return {
-            **_common_metadata(),
-            "strategy": "block",
-            "maxsize": LoggingSettings().queue_maxsize,
-            "worker": self.worker,
-            "sink": self.sink,
-            "json_backend": self.json,
-            "events_per_loop": THROUGHPUT_EVENTS_PER_LOOP,
+            **super().metadata(),
             "clock": "time.process_time (all threads), calls + shutdown",
         }
 
