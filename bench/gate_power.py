@@ -4,7 +4,7 @@
 
 1. Clones this repository into a temporary directory and, on a detached HEAD there, makes one
    throw-away commit per slowdown: the plain log call's body (``def call`` in
-   ``src/fapilog/_queue.py``, ``--inject`` to point elsewhere) starts with ``m`` cheap
+   ``src/fapilog/_methods.py``, ``--inject`` to point elsewhere) starts with ``m`` cheap
    statements (``_pad += 1``). ``m`` is calibrated on this machine so that the call's own cost
    (log call minus an empty call with the same arguments, timed back to back with
    ``bench/_instructions.py --time``) grows by the asked percentage; the slowdown each commit
@@ -39,7 +39,7 @@ import _verdict
 import ab
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_INJECT = "src/fapilog/_queue.py:call"
+DEFAULT_INJECT = "src/fapilog/_methods.py:call"
 CALIBRATION_PROCESSES = 7
 
 

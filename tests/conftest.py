@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import fapilog
-from fapilog import _pipeline
+from fapilog import _lifecycle
 
 
 @pytest.fixture(autouse=True)
@@ -18,9 +18,9 @@ def fresh_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("FAPILOG_"):
             monkeypatch.delenv(name)
     fapilog.clear_context()
-    _pipeline.reset(timeout=5)
+    _lifecycle.reset(timeout=5)
     yield
-    _pipeline.reset(timeout=5)
+    _lifecycle.reset(timeout=5)
     fapilog.clear_context()
 
 

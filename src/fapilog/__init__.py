@@ -16,22 +16,22 @@ from fapilog._context import (
     unbind_context,
 )
 from fapilog._errors import ConfigError
-from fapilog._logger import Logger
+from fapilog._logger import Logger, install_autoconfigure
 from fapilog._version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from fapilog._pipeline import aflush, ashutdown, configure_logging, flush, shutdown, stats
+    from fapilog._lifecycle import aflush, ashutdown, configure_logging, flush, shutdown, stats
     from fapilog._settings import LoggingSettings
     from fapilog._stats import PipelineStats, SinkStats
 
 _LAZY = {
-    "aflush": "fapilog._pipeline",
-    "ashutdown": "fapilog._pipeline",
-    "configure_logging": "fapilog._pipeline",
-    "flush": "fapilog._pipeline",
-    "shutdown": "fapilog._pipeline",
-    "stats": "fapilog._pipeline",
+    "aflush": "fapilog._lifecycle",
+    "ashutdown": "fapilog._lifecycle",
+    "configure_logging": "fapilog._lifecycle",
+    "flush": "fapilog._lifecycle",
+    "shutdown": "fapilog._lifecycle",
+    "stats": "fapilog._lifecycle",
     "LoggingSettings": "fapilog._settings",
     "PipelineStats": "fapilog._stats",
     "SinkStats": "fapilog._stats",
@@ -52,6 +52,16 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+
+def _configure_from_env() -> None:
+    # The package root wires auto-configuration: until a pipeline exists, each log method
+    # builds one from the environment first (loading the pipeline only then).
+    from fapilog._lifecycle import autoconfigure
+
+    autoconfigure()
+
+
+install_autoconfigure(_configure_from_env)
 
 #: The default logger.
 log = Logger()

@@ -52,6 +52,8 @@ class Consumer:
         self._progress = threading.Condition(self._count_lock)
         self._progress_waiters = 0
         self._in_flight = 0
+        #: Flush barriers: (target, acknowledge), fired once ``processed >= target``.
+        self._barriers: list[tuple[int, Callable[[], None]]] = []
         #: Thread running :meth:`drain_batch` now, and the writers' threads: a sink that logs,
         #: flushes or shuts down from inside a batch must not wait for that batch.
         self.owner: int | None = None
@@ -188,31 +190,48 @@ class Consumer:
                 queue.release_bytes(charge, idle=not self._in_flight and not queue.items)
             if self._progress_waiters:
                 self._progress.notify_all()
+            due = self._due_barriers() if self._barriers else ()
         queue.give_back(size)
+        for acknowledge in due:
+            acknowledge()
 
     # -- waiting for progress ------------------------------------------------------------------
 
-    def wait_processed(
-        self, target: int, deadline: float | None, nudge: Callable[[], None]
-    ) -> bool:
-        """Wait until ``target`` events are delivered or failed; False at ``deadline``."""
-        finished = self._wait(lambda: self.processed >= target or self.frozen, deadline, nudge)
-        return finished and self.processed >= target
+    def barrier(self, target: int, acknowledge: Callable[[], None]) -> Callable[[], None]:
+        """Call ``acknowledge()`` once every event up to ``target`` (an ``enqueued`` count) is
+        delivered or failed, or counting stopped (shutdown gave up): from the thread that
+        finishes that batch, or at once from here. Batches finish in order, so the count is an
+        exact marker. ``acknowledge`` must never wait. Returns the barrier's withdrawal (for a
+        waiter that timed out); nothing is done for barriers while none is set."""
+        entry = (target, acknowledge)
+        with self._count_lock:
+            if self.processed < target and not self.frozen:
+                self._barriers.append(entry)
+                return lambda: self._withdraw(entry)
+        acknowledge()
+        return _nothing
+
+    def _withdraw(self, entry: tuple[int, Callable[[], None]]) -> None:
+        with self._count_lock:
+            if entry in self._barriers:
+                self._barriers.remove(entry)
+
+    def _due_barriers(self) -> list[Callable[[], None]]:
+        """The barriers reached now (under the count lock); they are fired once the lock is
+        released."""
+        processed, frozen = self.processed, self.frozen
+        due = [ack for target, ack in self._barriers if frozen or processed >= target]
+        if due:
+            self._barriers = [e for e in self._barriers if not (frozen or processed >= e[0])]
+        return due
 
     def wait_idle(self, deadline: float | None) -> bool:
-        """Wait until no batch is in a sink's hands; False at ``deadline``."""
-        return self._wait(lambda: self._in_flight <= 0, deadline, _no_nudge)
-
-    def _wait(
-        self, done: Callable[[], bool], deadline: float | None, nudge: Callable[[], None]
-    ) -> bool:
-        """Wait, in slices, until ``done()`` (checked under the progress lock, which every
-        finished batch notifies); False at ``deadline``."""
+        """Wait until no batch is in a sink's hands (checked under the progress lock, which
+        every finished batch notifies); False at ``deadline``."""
         with self._progress:
             self._progress_waiters += 1
             try:
-                while not done():
-                    nudge()
+                while self._in_flight > 0:
                     left = _WAIT_SLICE_S
                     if deadline is not None:
                         left = min(left, deadline - time.monotonic())
@@ -234,6 +253,9 @@ class Consumer:
         written_off = sum(writer.write_off() for writer in self.writers)
         with self._count_lock:
             self.frozen = True
+            due = self._due_barriers()
+        for acknowledge in due:
+            acknowledge()
         return written_off
 
     def close_sinks(self, keep_open: set[int] | frozenset[int], timeout: float) -> list[str]:
@@ -248,7 +270,7 @@ class Consumer:
         return busy
 
 
-def _no_nudge() -> None:
+def _nothing() -> None:
     pass
 
 

@@ -17,8 +17,9 @@ that lock, which never waits. A call made while its thread is already inside a f
 signal handler, a finalizer, a sink that logs) never waits: it is admitted if there is room,
 otherwise dropped and counted.
 
-The strategy is chosen once, when the pipeline is built: :meth:`LogQueue.call_for` makes the
-Logger's method for each level with the strategy built in, so a call never asks which is on.
+The queue knows nothing of loggers, levels by name or sinks: it imports nothing of fapilog's. The
+log methods that feed it (``fapilog._methods``) are made from its parts once per level, when the
+pipeline is built, so a call never asks which strategy is on.
 """
 
 from __future__ import annotations
@@ -28,22 +29,15 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from operator import length_hint
 from typing import TYPE_CHECKING, Any
-
-from fapilog._context import CONTEXT
-from fapilog._levels import WARNING, parse_level
 
 if TYPE_CHECKING:
     import asyncio
 
-    from fapilog._logger import Logger
-
-#: (timestamp, level, event, context, bound fields, call fields); see ``fapilog._logger``.
+#: (timestamp, level name, event, context, bound fields, call fields); see ``fapilog._methods``.
 Record = tuple[float, str, object, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]
-LogCall = Callable[..., bool]
-AsyncLogCall = Callable[..., Awaitable[bool]]
 
 # Waits are cut into slices this long so that a missed notification costs a slice, not a hang.
 _WAIT_SLICE_S = 0.05
@@ -87,6 +81,10 @@ def _nothing() -> None:
     pass
 
 
+def _no_level(name: str) -> int | None:
+    return None
+
+
 def _wait_here() -> bool | None:
     return None
 
@@ -107,10 +105,18 @@ class LogQueue:
         sampling_rate: float,
         high_water: float,
         min_level: int = 0,
+        level_of: Callable[[str], int | None] = _no_level,
+        keep_level: int = 30,
         max_bytes: int = 1 << 60,
     ) -> None:
         self.maxsize = maxsize
+        #: The level gate of calls forwarded here from a replaced queue: a record whose level
+        #: (``level_of(record[1])``, None when unknown) is below ``min_level`` is not admitted.
         self.min_level = min_level
+        self.level_of = level_of
+        #: Under ``sample``, records at or above this level (WARNING) are never sampled out,
+        #: and may use the whole byte budget.
+        self.keep_level = keep_level
         #: ``queue_max_bytes``: budget for the estimated size of large events (see
         #: :func:`estimate`) queued or in a sink's hands.
         self.max_bytes = max_bytes
@@ -118,7 +124,7 @@ class LogQueue:
         #: without a lock by producers (+) and the consumer (-), clamped at 0, and reset to 0
         #: when nothing is queued or in flight, so a lost update never lasts.
         self.bytes_used = 0
-        self.bytes_high_water_mark = 0
+        self.bytes_peak = 0
         #: Events refused because they alone are larger than ``max_bytes`` (also ``dropped``).
         self.too_large = 0
         #: False until the consumer first sees a large event: until then the log methods skip
@@ -129,11 +135,10 @@ class LogQueue:
         self.items: deque[Record] = deque()
         #: One token per free slot. Empty once closed: a closed queue is simply always full.
         self.room: deque[None] = deque(itertools.repeat(None, min(maxsize, ROOM_CHUNK)))
-        #: Tokens not made yet, as chunk sizes (popped atomically by whoever finds no room).
         #: Tokens not made yet: ``itertools.repeat`` iterators that ``room.extend`` consumes (in
         #: C, atomically). An extend that is interrupted, or races another, leaves exactly the
         #: unconsumed remainder: no token is ever made twice or lost.
-        self._unmade: deque[Iterator[None]] = deque(_chunks(maxsize - len(self.room)))
+        self.unmade: deque[Iterator[None]] = deque(_chunks(maxsize - len(self.room)))
         self.closed = False
         #: Events the consumer has taken. ``enqueued`` is ``taken + len(items)``, read together
         #: under ``_take_lock`` (re-entrant: ``stats()`` from a signal handler must not deadlock).
@@ -143,7 +148,8 @@ class LogQueue:
         self.sampled_out = itertools.count()
         #: Calls that found no room under ``block`` (see :attr:`block_waits`).
         self._block_waits = itertools.count()
-        self.high_water_mark = 0
+        #: The most slots ever in use at once (queued plus in a sink's hands).
+        self.depth_peak = 0
         self.overflow = overflow
         self.block_timeout_s = block_timeout_s
         self.sampling_rate = sampling_rate
@@ -179,138 +185,7 @@ class LogQueue:
         """Calls that found the queue full under ``block`` and had to wait (or drain inline)."""
         return _value(self._block_waits)
 
-    # -- producer side: the hot path -----------------------------------------------------------
-    #
-    # A log call is one of the two functions below, made once per level at configure time and
-    # installed as the Logger's method. Everything it touches is bound to a local here, so the
-    # call does: read the clock and the context, build one tuple, take a slot, append.
-    #
-    # The record is built before the slot is taken, and the append sits in the ``else`` of the
-    # ``try`` that takes it: an asynchronous exception (Ctrl-C, a signal handler that raises)
-    # can only land at the end of a call, so if it lands right after ``take_room()`` it is
-    # caught by that ``try`` and the slot goes back; nothing can interrupt between the ``else``
-    # and the append. ``try`` costs nothing when nothing is raised.
-
-    def call_for(self, level: int, name: str) -> LogCall:
-        """The log method for ``level`` (``(logger, event, /, **fields) -> bool``): the lean one,
-        or once the queue is :attr:`sized`, the lean one behind the size estimate."""
-        lean = self._lean_call_for(level, name)
-        if not self.sized:
-            return lean
-        now = time.time
-        context = CONTEXT.get
-        offer_large = self._large_offer_for(level)
-
-        def sized_call(logger: Logger, event: object, /, **fields: Any) -> bool:
-            # ``estimate``, inlined.
-            size = len(event) if event.__class__ is str else 0
-            for value in fields.values():
-                if value.__class__ is str or value.__class__ is bytes:
-                    size += len(value)
-            if size >= LARGE_EVENT:
-                return offer_large((now(), name, event, context(), logger._fields, fields), size)
-            return lean(logger, event, **fields)
-
-        return sized_call
-
-    def _lean_call_for(self, level: int, name: str) -> LogCall:
-        now = time.time
-        context = CONTEXT.get
-        items, room = self.items, self.room
-        append, take_room = items.append, room.pop
-        wake_at = self.wake_at
-        on_full = self._on_full_for(level)
-        interrupted = self._interrupted
-        look_at_size = self._look_at_size
-        q = self
-
-        if self.overflow != "sample" or level >= WARNING:
-
-            def call(logger: Logger, event: object, /, **fields: Any) -> bool:
-                record = (now(), name, event, context(), logger._fields, fields)
-                if room:
-                    try:
-                        take_room()
-                    except IndexError:  # another producer took the last slot since the check
-                        pass
-                    except BaseException:
-                        interrupted()
-                        raise
-                    else:
-                        append(record)
-                        depth = len(items)
-                        if depth >= wake_at and q.parked and not q.wake_pending:
-                            q.wake_pending = True
-                            q.wake()
-                        if depth & SIZE_SAMPLE_MASK == SIZE_SAMPLE_AT:  # a backlog builds
-                            look_at_size(event, fields)
-                        return True
-                return on_full(record)
-
-            return call
-
-        from random import random
-
-        count_sampled_out = self.sampled_out.__next__
-        free_at_high_water = self.maxsize - self.high_water_count
-        unmade, make_tokens = self._unmade, self._make_tokens
-        rate = self.sampling_rate
-
-        def sampled_call(logger: Logger, event: object, /, **fields: Any) -> bool:
-            if room:
-                if len(room) <= free_at_high_water:
-                    if unmade:  # the free slots include tokens not made yet: make them first
-                        make_tokens()
-                    elif random() >= rate:
-                        count_sampled_out()
-                        return False
-                record = (now(), name, event, context(), logger._fields, fields)
-                try:
-                    take_room()
-                except IndexError:
-                    pass
-                except BaseException:
-                    interrupted()
-                    raise
-                else:
-                    append(record)
-                    depth = len(items)
-                    if depth >= wake_at and q.parked and not q.wake_pending:
-                        q.wake_pending = True
-                        q.wake()
-                    if depth & SIZE_SAMPLE_MASK == SIZE_SAMPLE_AT:
-                        look_at_size(event, fields)
-                    return True
-            return on_full((now(), name, event, context(), logger._fields, fields))
-
-        return sampled_call
-
-    def acall_for(self, level: int, name: str) -> AsyncLogCall:
-        """The awaitable log method for ``level``: waits for room under ``block`` only."""
-        if self.overflow != "block":
-            call = self.call_for(level, name)
-
-            async def acall(logger: Logger, event: object, /, **fields: Any) -> bool:
-                return call(logger, event, **fields)
-
-            return acall
-
-        now = time.time
-        context = CONTEXT.get
-        aput = self.aput
-        aoffer_large = self._aoffer_large
-
-        sized = self.sized
-
-        async def ablock(logger: Logger, event: object, /, **fields: Any) -> bool:
-            record = (now(), name, event, context(), logger._fields, fields)
-            if sized and (size := estimate(event, fields)) >= LARGE_EVENT:
-                return await aoffer_large(record, size, level)
-            return await aput(record)
-
-        return ablock
-
-    def _interrupted(self) -> None:
+    def interrupted(self) -> None:
         """An asynchronous exception landed right after a slot was taken: give it back, and
         count the call as dropped (it was attempted and not enqueued)."""
         if not self.closed:
@@ -322,11 +197,11 @@ class LogQueue:
     def _limit_for(self, level: int) -> int:
         """Under ``sample``, sub-WARNING large events may use the budget only up to the
         high-water share; WARNING and above may use all of it (errors are kept first)."""
-        if self.overflow == "sample" and level < WARNING:
+        if self.overflow == "sample" and level < self.keep_level:
             return int(self.max_bytes * self.high_water_count / self.maxsize)
         return self.max_bytes
 
-    def _large_offer_for(self, level: int) -> Callable[[Record, int], bool]:
+    def large_offer_for(self, level: int) -> Callable[[Record, int], bool]:
         limit = self._limit_for(level)
         q = self
 
@@ -358,8 +233,8 @@ class LogQueue:
         if self.bytes_used + size > limit and not self._wait_for_bytes(size, limit):
             return self._refuse_over_budget(size, limit)
         self.bytes_used += size
-        if self.bytes_used > self.bytes_high_water_mark:
-            self.bytes_high_water_mark = self.bytes_used
+        if self.bytes_used > self.bytes_peak:
+            self.bytes_peak = self.bytes_used
         admitted = False
         try:
             admitted = self.offer(record)
@@ -368,7 +243,7 @@ class LogQueue:
                 self.bytes_used = max(0, self.bytes_used - size)
         return admitted
 
-    async def _aoffer_large(self, record: Record, size: int, level: int) -> bool:
+    async def aoffer_large(self, record: Record, size: int, level: int) -> bool:
         import asyncio
 
         limit = self._limit_for(level)
@@ -388,8 +263,8 @@ class LogQueue:
         if self.closed:
             return self.forward(record)
         self.bytes_used += size
-        if self.bytes_used > self.bytes_high_water_mark:
-            self.bytes_high_water_mark = self.bytes_used
+        if self.bytes_used > self.bytes_peak:
+            self.bytes_peak = self.bytes_used
         admitted = False
         try:
             admitted = await self.aput(record)
@@ -430,7 +305,7 @@ class LogQueue:
         if charge and self._sleepers:
             self._wake_sleepers()
 
-    def _look_at_size(self, event: object, fields: Mapping[str, Any]) -> None:
+    def look_at_size(self, event: object, fields: Mapping[str, Any]) -> None:
         """Lean methods call this at depth 32, then every 256 (``SIZE_SAMPLE_*``), i.e. only
         while a backlog builds: the first large event then switches the queue to sized
         methods."""
@@ -450,14 +325,14 @@ class LogQueue:
 
     # -- producer side: no room ----------------------------------------------------------------
 
-    def _on_full_for(self, level: int) -> Callable[[Record], bool]:
+    def on_full_for(self, level: int) -> Callable[[Record], bool]:
         if self.overflow == "block":
             return self.put_blocking
         count_dropped = self.dropped.__next__
         q = self
 
         def drop(record: Record) -> bool:
-            if q._unmade and q._make_tokens():
+            if q.unmade and q.make_tokens():
                 return q.offer(record)
             if q.closed:
                 return q.forward(record)
@@ -466,13 +341,13 @@ class LogQueue:
 
         return drop
 
-    def _make_tokens(self) -> bool:
+    def make_tokens(self) -> bool:
         """Make the next chunk of slot tokens; False when every token exists already."""
-        for chunk in list(self._unmade):
+        for chunk in list(self.unmade):
             if length_hint(chunk):
                 self.room.extend(chunk)
                 return True
-        self._unmade.clear()  # every chunk is used up
+        self.unmade.clear()  # every chunk is used up
         return False
 
     def _try_admit(self, record: Record) -> bool:
@@ -480,11 +355,11 @@ class LogQueue:
             try:
                 self.room.pop()
             except IndexError:
-                if self._unmade and not self.closed and self._make_tokens():
+                if self.unmade and not self.closed and self.make_tokens():
                     continue
                 return False
             except BaseException:
-                self._interrupted()
+                self.interrupted()
                 raise
             else:
                 self.items.append(record)
@@ -525,7 +400,7 @@ class LogQueue:
             return None
         while target.successor is not None:
             target = target.successor
-        number = parse_level(record[1])
+        number = self.level_of(record[1])
         if number is not None and number < target.min_level:
             return None
         return target
@@ -597,13 +472,12 @@ class LogQueue:
 
         loop = asyncio.get_running_loop()
         deadline = None if self.block_timeout_s is None else time.monotonic() + self.block_timeout_s
-        thread_id = threading.get_ident()
         next(self._block_waits)
         key = object()
         try:
             while True:
                 future: asyncio.Future[None] = loop.create_future()
-                self._sleepers[key] = _future_waker(future, loop, thread_id)
+                self._sleepers[key] = future_waker(future, loop)
                 if self._try_admit(record):
                     return True
                 if self.closed or (deadline is not None and time.monotonic() >= deadline):
@@ -644,9 +518,9 @@ class LogQueue:
             finally:
                 self.taken += len(batch)
         # Slots in use: queued plus in the sinks' hands (tokens not made yet are free too).
-        in_use = self.maxsize - len(self.room) - sum(map(length_hint, self._unmade))
-        if in_use > self.high_water_mark:
-            self.high_water_mark = in_use
+        in_use = self.maxsize - len(self.room) - sum(map(length_hint, self.unmade))
+        if in_use > self.depth_peak:
+            self.depth_peak = in_use
         return batch
 
     def give_back(self, count: int) -> None:
@@ -665,13 +539,17 @@ class LogQueue:
             if wake is not None:
                 wake()
 
+    def disown_waiters(self) -> None:
+        """In a forked child: the callers parked here are the parent's, not ours to wake."""
+        self._sleepers.clear()
+
     def close(self, successor: LogQueue | None = None) -> None:
         """Accept nothing more: later offers go to ``successor`` (or count as dropped); waiting
         ``block`` callers move on. Wakes every waiter."""
         self.successor = successor
         self.closed = True
         self.room.clear()
-        self._unmade.clear()
+        self.unmade.clear()
         self._wake_sleepers()
 
     def counts(self) -> tuple[int, int, int, int, int]:
@@ -695,9 +573,13 @@ def _chunks(count: int) -> list[Iterator[None]]:
     ]
 
 
-def _future_waker(
-    future: asyncio.Future[None], loop: asyncio.AbstractEventLoop, thread_id: int
+def future_waker(
+    future: asyncio.Future[None], loop: asyncio.AbstractEventLoop
 ) -> Callable[[], None]:
+    """A wake-up for a coroutine awaiting ``future`` on ``loop`` (call it from that loop's
+    coroutine): callable from any thread or signal handler, never waits."""
+    thread_id = threading.get_ident()
+
     def wake() -> None:
         if threading.get_ident() == thread_id:
             _resolve(future)

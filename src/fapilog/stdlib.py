@@ -198,7 +198,7 @@ _saved_switches: dict[str, Any] = {}
 
 def fapilog_level() -> int:
     """fapilog's ``level`` as a number: the current pipeline's, else ``FAPILOG_LEVEL``'s."""
-    from fapilog._pipeline import current_pipeline
+    from fapilog._lifecycle import current_pipeline
     from fapilog._settings import LoggingSettings
 
     pipeline = current_pipeline()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import fapilog
-from fapilog import ConfigError, _pipeline
+from fapilog import ConfigError, _lifecycle
 from fapilog.sinks import MemorySink
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -269,7 +269,7 @@ def test_reconfigure_that_loses_events_says_so(capsys: pytest.CaptureFixture[str
     fapilog.configure_logging(sinks=(Stuck(),), queue_batch_size=1, shutdown_timeout=0.2)
     for i in range(10):
         fapilog.log.info("e", i=i)
-    old = _pipeline.current_pipeline()
+    old = _lifecycle.current_pipeline()
     start = time.monotonic()
     fapilog.configure_logging(sinks=("null",))
     assert time.monotonic() - start < 1.0  # the old pipeline's shutdown_timeout, not 5 s
@@ -297,7 +297,7 @@ def test_async_waiters_do_not_pile_up_while_a_sink_stalls() -> None:
             queue_batch_size=1,
             queue_block_timeout=None,
         )
-        pipeline = _pipeline.current_pipeline()
+        pipeline = _lifecycle.current_pipeline()
         assert pipeline is not None
         tasks = [asyncio.create_task(fapilog.log.ainfo("x")) for _ in range(200)]
         await asyncio.sleep(0.4)
@@ -341,7 +341,7 @@ def test_logging_from_a_later_atexit_handler_is_delivered(tmp_path: Path) -> Non
     code = (
         "import atexit, fapilog\n"
         "atexit.register(lambda: fapilog.log.info('at exit'))\n"
-        "import fapilog._pipeline\n"  # fapilog's hook registers after the handler above
+        "import fapilog._lifecycle\n"  # fapilog's hook registers after the handler above
         "fapilog.log.info('normal')\n"
     )
     result = _run(code, FAPILOG_SINKS=f"file://{path}")

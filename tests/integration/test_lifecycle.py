@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import fapilog
-from fapilog import _pipeline
+from fapilog import _lifecycle
 from fapilog.sinks import MemorySink
 from fapilog.stdlib import FapilogHandler
 from tests.conftest import run_threads
@@ -53,7 +53,7 @@ def test_reconfigure_under_load_loses_nothing() -> None:
     """configure_logging while 8 threads log: each old pipeline drains what it accepted."""
     sinks = [MemorySink() for _ in range(6)]
     fapilog.configure_logging(sinks=(sinks[0],), queue_overflow="block", queue_block_timeout=None)
-    pipelines = [_pipeline.current_pipeline()]
+    pipelines = [_lifecycle.current_pipeline()]
     stop = threading.Event()
     calls = [0] * 8
 
@@ -67,7 +67,7 @@ def test_reconfigure_under_load_loses_nothing() -> None:
     for sink in sinks[1:]:
         time.sleep(0.02)
         fapilog.configure_logging(sinks=(sink,), queue_overflow="block", queue_block_timeout=None)
-        pipelines.append(_pipeline.current_pipeline())
+        pipelines.append(_lifecycle.current_pipeline())
     time.sleep(0.02)
     stop.set()
     thread.join()

@@ -293,7 +293,7 @@ def test_inject_without_the_function_is_unusable() -> None:
 
 
 def test_inject_finds_the_plain_call_in_the_real_queue() -> None:
-    """The default target exists: src/fapilog/_queue.py has a `def call(` to slow down."""
+    """The default target exists: src/fapilog/_methods.py has a `def call(` to slow down."""
     path, function = gate_power.DEFAULT_INJECT.split(":")
     source = (BENCH_DIR.parent / path).read_text()
     out = gate_power.inject(source, function, 2)

@@ -58,7 +58,7 @@ def test_public_names_are_exactly_all() -> None:
 
 def test_import_is_cheap_and_asyncio_free() -> None:
     """`import fapilog` imports neither asyncio nor the pipeline modules."""
-    heavy = ("asyncio", "json", "fapilog._pipeline", "dataclasses")
+    heavy = ("asyncio", "json", "fapilog._lifecycle", "fapilog._pipeline", "dataclasses")
     code = f"import sys, fapilog; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -10,6 +10,7 @@ import pytest
 
 from fapilog import Logger
 from fapilog._levels import ERROR, INFO, WARNING
+from fapilog._methods import call_for
 from fapilog._queue import LogQueue, Record
 
 LOGGER = Logger()
@@ -33,7 +34,7 @@ def _rec(i: int) -> Record:
 
 def _caller(q: LogQueue, level: int) -> Callable[[Record], bool]:
     """The queue's log method for ``level``, called like the Logger calls it."""
-    call = q.call_for(level, "level")
+    call = call_for(q, level, "level")
     return lambda record: call(LOGGER, "e", **record[5])
 
 

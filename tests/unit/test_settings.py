@@ -114,7 +114,7 @@ def test_bad_keyword_raises_at_configure_time(field: str, value: object) -> None
         fapilog.configure_logging(**{field: value})
     assert field in str(info.value)
     assert "expected" in str(info.value)
-    assert fapilog._pipeline.current_pipeline() is None
+    assert fapilog._lifecycle.current_pipeline() is None
 
 
 def test_unknown_setting_lists_accepted_names() -> None:
@@ -133,10 +133,10 @@ def test_bad_value_keeps_previous_pipeline() -> None:
     """A failed reconfigure leaves the running pipeline in place and logging."""
     sink = MemorySink()
     fapilog.configure_logging(sinks=(sink,))
-    before = fapilog._pipeline.current_pipeline()
+    before = fapilog._lifecycle.current_pipeline()
     with pytest.raises(ConfigError):
         fapilog.configure_logging(sinks=(sink,), queue_overflow="nope")
-    assert fapilog._pipeline.current_pipeline() is before
+    assert fapilog._lifecycle.current_pipeline() is before
     assert fapilog.log.info("still here")
     assert fapilog.flush(5)
     assert sink.count == 1
@@ -183,7 +183,7 @@ def test_first_log_call_configures_from_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("FAPILOG_SINKS", "memory")
     monkeypatch.setenv("FAPILOG_QUEUE_MAXSIZE", "123")
     assert fapilog.log.warning("hello")
-    pipeline = fapilog._pipeline.current_pipeline()
+    pipeline = fapilog._lifecycle.current_pipeline()
     assert pipeline is not None
     assert pipeline.settings.queue_maxsize == 123
     assert fapilog.flush(5)

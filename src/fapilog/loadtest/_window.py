@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import fapilog
-from fapilog._pipeline import current_pipeline
+from fapilog._lifecycle import current_pipeline
 from fapilog.loadtest._histogram import LatencyHistogram
 from fapilog.loadtest._pacer import Pacer
 
