@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest --cov=fapilog --cov-report=term --cov-fail-under=85
 
-## ruff check, ruff format --check, mypy --strict on src/.
+## ruff check, ruff format --check, mypy --strict on src/, the import-linter layers.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts noxfile.py
 	$(BIN)/ruff format --check src tests bench scripts noxfile.py
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 ## The load test at its defaults (stdlib only: no install needed).
 test-queue-load:

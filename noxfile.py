@@ -56,11 +56,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check, mypy --strict on src/."""
+    """ruff check, ruff format --check, mypy --strict on src/, the import layers (lint-imports)."""
     session.install(".[lint,fast]")  # orjson ships its types; mypy needs them for _serialize
     session.run("ruff", "check", *LINT_PATHS)
     session.run("ruff", "format", "--check", *LINT_PATHS)
     session.run("mypy", "--strict", "src")
+    session.run("lint-imports")
 
 
 def _bench_output(python: str) -> Path:

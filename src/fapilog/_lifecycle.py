@@ -1,4 +1,4 @@
-"""The process-wide lifecycle: which pipeline is current, and configure, flush, shutdown, exit, fork.
+"""The process-wide lifecycle: the current pipeline; configure, flush, shutdown, exit, fork.
 
 One pipeline is current at a time (:class:`ProcessState`, one object per process). Calling
 ``configure_logging`` builds a new one, points every logger at it, then drains the old one, so a

@@ -8,7 +8,6 @@ environment (:func:`install_autoconfigure`, wired by the package root) and calls
 
 from __future__ import annotations
 
-
 from fapilog._levels import INFO, LEVEL_NAMES, level_name, parse_level
 
 # ``import fapilog`` must stay cheap: typing is for the type checker only.
