@@ -10,6 +10,7 @@
     nox -s bench_ab -- main         # same-runner A/B: main against the working tree, interleaved
     nox -s bench_ab -- v0.1.0 HEAD --full   # two revisions, the whole nightly matrix
     nox -s gate_power -- 10         # how often bench_ab flags known slowdowns (and false alarms)
+    nox -s docs                     # the manuals under docs/: mkdocs build --strict into site/
 
 A Python of the matrix that is not installed is skipped with a warning locally, and is an error
 when ``CI`` is set (GitHub Actions and ``.ci/run`` set it), so CI never skips one silently.
@@ -154,6 +155,17 @@ def bench_service(session: nox.Session) -> None:
     # The peers and the server are this session's dependencies only, never the library's.
     session.install(".[fast]", "uvicorn>=0.30", "starlette>=0.37", "structlog>=24.1")
     session.run("python", "bench/service/run.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The manuals: mkdocs build --strict (a broken link or anchor fails) into site/.
+
+    Posargs replace ``--site-dir site`` (e.g. ``-- --site-dir /tmp/site``).
+    """
+    session.install(".[docs]")
+    args = session.posargs or ["--site-dir", str(ROOT / "site")]
+    session.run("mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"), *args)
 
 
 @nox.session

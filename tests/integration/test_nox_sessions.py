@@ -18,7 +18,7 @@ PYTHONS = ("3.11", "3.12", "3.13", "3.14")
 @pytest.mark.timeout(60)
 def test_nox_lists_every_session() -> None:
     """`nox -l` lists tests, bench and bench_peers for every matrix Python, and lint,
-    bench_compare, loadtest and workflows."""
+    bench_compare, loadtest, workflows and docs."""
     proc = subprocess.run(
         [sys.executable, "-m", "nox", "-l", "-f", str(ROOT / "noxfile.py")],
         capture_output=True,
@@ -35,7 +35,7 @@ def test_nox_lists_every_session() -> None:
         if line[:2] in ("* ", "- ")
     }
     expected = {f"{name}-{py}" for name in ("tests", "bench", "bench_peers") for py in PYTHONS}
-    expected |= {"lint", "bench_compare", "loadtest", "workflows"}
+    expected |= {"lint", "bench_compare", "loadtest", "workflows", "docs"}
     assert expected <= names, sorted(expected - names)
 
 
