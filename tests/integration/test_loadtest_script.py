@@ -76,7 +76,13 @@ def test_default_run(tmp_path: Path) -> None:
     for line, pattern in zip(lines[:4], FIRST_LINES, strict=True):
         assert re.fullmatch(pattern, line), line
     assert lines[0] == "Total logs attempted: 3,000"  # 10 tasks × 1,000 logs/s × 0.3 s
-    for section in ("Sampled out:", "Delivered:", "Offered rate: 10,000 logs/s", "Achieved rate:"):
+    for section in (
+        "Sampled out:",
+        "Delivered:",
+        "Offered total rate: 10,000 logs/s",
+        "Achieved total rate:",
+        "Queue: depth peak ",
+    ):
         assert any(line.startswith(section) for line in lines), section
     assert "p99.9" in proc.stdout
     assert "Event-loop lag:" in proc.stdout
