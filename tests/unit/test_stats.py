@@ -88,3 +88,20 @@ def test_old_names_cannot_be_assigned() -> None:
     stats = PipelineStats()
     with pytest.raises((AttributeError, TypeError)):
         stats.queue_high_water_mark = 1  # type: ignore[misc]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LogQueue.take after close() counts every slot as in use (room is emptied on close): "
+    "the final snapshot's peak is queue_maxsize; see NOTES-names.md",
+)
+def test_the_shutdown_drain_does_not_raise_the_depth_peak() -> None:
+    """Draining 1 event at shutdown leaves the peak at what the queue really held (at most 6
+    here), not at queue_maxsize; the load test reports this final snapshot's peak."""
+    fapilog.configure_logging(sinks=(MemorySink(),), queue_maxsize=1000)
+    for _ in range(5):
+        fapilog.log.info("e")
+    assert fapilog.flush(5)
+    assert 1 <= fapilog.stats().queue_depth_peak <= 5
+    fapilog.log.info("e")
+    assert fapilog.shutdown(5).queue_depth_peak <= 6
