@@ -239,7 +239,7 @@ def _restore_signal_handlers() -> None:
 
 
 def shutdown(timeout: float | None = None) -> PipelineStats:
-    """Stop accepting events, drain the queue, flush and close the sinks; return final counts.
+    """Stop enqueuing events, drain the queue, flush and close the sinks; return final counts.
 
     ``timeout`` defaults to the ``shutdown_timeout`` setting. Safe to call twice. Events still
     queued when it expires are counted as ``lost``; events a sink still held then are counted

@@ -123,7 +123,7 @@ class Pipeline:
             lost=lost,
             queue_depth=depth,
             queue_maxsize=self.queue.maxsize,
-            queue_high_water_mark=max(self.queue.depth_peak, depth),
+            queue_depth_peak=max(self.queue.depth_peak, depth),
             batches=consumer.batches,
             sink_errors=consumer.sink_errors,
             retries=consumer.retries,
@@ -132,7 +132,7 @@ class Pipeline:
             dropped_too_large=self.queue.too_large,
             truncated_values=consumer.serializer.truncated,
             queue_bytes=self.queue.bytes_used,
-            queue_bytes_high_water_mark=self.queue.bytes_peak,
+            queue_bytes_peak=self.queue.bytes_peak,
             sinks=tuple(
                 SinkStats(w.name, w.delivered, w.failed, w.errors, w.stalled)
                 for w in consumer.writers

@@ -518,9 +518,12 @@ class LogQueue:
             finally:
                 self.taken += len(batch)
         # Slots in use: queued plus in the sinks' hands (tokens not made yet are free too).
-        in_use = self.maxsize - len(self.room) - sum(map(length_hint, self.unmade))
-        if in_use > self.depth_peak:
-            self.depth_peak = in_use
+        # Not once closed: a closed queue has no room left, so every slot would look in use
+        # (the drain holds no more than the takes before the close already saw).
+        if not self.closed:
+            in_use = self.maxsize - len(self.room) - sum(map(length_hint, self.unmade))
+            if in_use > self.depth_peak:
+                self.depth_peak = in_use
         return batch
 
     def give_back(self, count: int) -> None:
@@ -544,7 +547,7 @@ class LogQueue:
         self._sleepers.clear()
 
     def close(self, successor: LogQueue | None = None) -> None:
-        """Accept nothing more: later offers go to ``successor`` (or count as dropped); waiting
+        """Enqueue nothing more: later offers go to ``successor`` (or count as dropped); waiting
         ``block`` callers move on. Wakes every waiter."""
         self.successor = successor
         self.closed = True

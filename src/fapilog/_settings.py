@@ -95,9 +95,11 @@ class LoggingSettings:
     queue_flush_interval: float = 0.1
     #: ``block`` only: seconds a call waits for room before the event is dropped (None: forever).
     queue_block_timeout: float | None = 1.0
-    #: ``sample`` only: share of sub-WARNING events admitted at or above the high-water mark.
+    #: ``sample`` only: share of sub-WARNING events enqueued at or above the high water.
     sampling_rate: float = 0.1
-    #: ``sample`` only: fill ratio (of ``queue_maxsize``) where sampling starts.
+    #: ``sample`` only: the high water, the fill ratio (of ``queue_maxsize``) from which
+    #: sub-WARNING events are sampled. Not the peak depth: that is ``PipelineStats``'s
+    #: ``queue_depth_peak``.
     queue_high_water: float = 0.8
     #: Where the worker runs: a daemon ``thread`` or a task on the running event ``loop``.
     worker: WorkerKind = "thread"

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fapilog._deprecation import accept_renamed_keywords, warn_renamed
+
+#: Renamed fields (old -> new): the old names still read for this release, with a
+#: DeprecationWarning, and the constructor still takes them as keywords.
+RENAMED_FIELDS = {
+    "queue_high_water_mark": "queue_depth_peak",
+    "queue_bytes_high_water_mark": "queue_bytes_peak",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class SinkStats:
@@ -22,6 +31,7 @@ class SinkStats:
     stalled: bool = False
 
 
+@accept_renamed_keywords("PipelineStats", RENAMED_FIELDS)
 @dataclass(frozen=True, slots=True)
 class PipelineStats:
     """Counts since the pipeline was configured.
@@ -32,11 +42,12 @@ class PipelineStats:
 
     #: Log calls that reached the queue (enabled level).
     attempted: int = 0
-    #: Events accepted onto the queue.
+    #: Events admitted onto the queue.
     enqueued: int = 0
     #: Events rejected: queue full (``drop``, ``sample``), block timeout, or after shutdown.
     dropped: int = 0
-    #: ``sample`` only: sub-WARNING events not admitted above the high-water mark.
+    #: ``sample`` only: sub-WARNING events not enqueued at or above the high water
+    #: (``queue_high_water``).
     sampled_out: int = 0
     #: Events every sink took.
     delivered: int = 0
@@ -47,9 +58,9 @@ class PipelineStats:
     #: Events waiting in the queue now.
     queue_depth: int = 0
     queue_maxsize: int = 0
-    #: Most slots in use (events queued or in a sink's hands), as seen by the worker before each
-    #: batch.
-    queue_high_water_mark: int = 0
+    #: Peak depth: the most slots in use at once (events queued or in a sink's hands), as seen
+    #: by the worker before each batch. Formerly ``queue_high_water_mark``.
+    queue_depth_peak: int = 0
     #: Batches the worker wrote.
     batches: int = 0
     #: Exceptions raised by sinks, retries included.
@@ -67,8 +78,9 @@ class PipelineStats:
     truncated_values: int = 0
     #: Bytes charged now against ``queue_max_bytes`` (approximate; large events only).
     queue_bytes: int = 0
-    #: Most bytes charged at once so far.
-    queue_bytes_high_water_mark: int = 0
+    #: Peak bytes: the most bytes charged at once so far. Formerly
+    #: ``queue_bytes_high_water_mark``.
+    queue_bytes_peak: int = 0
     #: Per-sink counts, in the order of the ``sinks`` setting.
     sinks: tuple[SinkStats, ...] = ()
 
@@ -76,3 +88,15 @@ class PipelineStats:
     def in_flight(self) -> int:
         """Enqueued events not yet delivered, failed or lost."""
         return self.enqueued - self.delivered - self.failed - self.lost
+
+    @property
+    def queue_high_water_mark(self) -> int:
+        """Deprecated: read :attr:`queue_depth_peak` (the same number)."""
+        warn_renamed("PipelineStats.queue_high_water_mark", "queue_depth_peak", stacklevel=2)
+        return self.queue_depth_peak
+
+    @property
+    def queue_bytes_high_water_mark(self) -> int:
+        """Deprecated: read :attr:`queue_bytes_peak` (the same number)."""
+        warn_renamed("PipelineStats.queue_bytes_high_water_mark", "queue_bytes_peak", stacklevel=2)
+        return self.queue_bytes_peak

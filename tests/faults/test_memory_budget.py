@@ -98,11 +98,11 @@ def test_sample_keeps_the_last_part_of_the_budget_for_warnings() -> None:
     assert fapilog.flush(5)  # seen: sizes are charged from now on
     infos = [fapilog.log.info("i", body="x" * 9_999) for _ in range(10)]  # 10,000 each
     warnings = [fapilog.log.warning("w", body="x" * 9_999) for _ in range(10)]
-    assert sum(infos) == 5  # 5 × 10 kB = the high-water half of 100 kB
+    assert sum(infos) == 5  # 5 × 10 kB = the half of 100 kB below the high water
     assert sum(warnings) == 5  # the other half
     stats = fapilog.stats()
     assert (stats.sampled_out, stats.dropped) == (5, 5)  # infos sampled out, warnings dropped
-    assert stats.queue_bytes_high_water_mark == 100_000
+    assert stats.queue_bytes_peak == 100_000
     fapilog.shutdown(0.1)
 
 

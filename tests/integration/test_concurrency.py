@@ -82,7 +82,7 @@ def test_invariants_hold_exactly_under_concurrency(overflow: str) -> None:
     assert final.enqueued == final.delivered + final.failed + final.lost
     assert final.failed == final.lost == 0
     assert sink.count == final.delivered
-    assert final.queue_high_water_mark <= 64
+    assert final.queue_depth_peak <= 64
     if overflow == "block":
         assert (final.dropped, final.delivered) == (0, total)
         assert final.block_waits > 0

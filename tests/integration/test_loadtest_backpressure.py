@@ -77,7 +77,7 @@ def test_sample_keeps_every_warning_offered_while_room_remained(tmp_path: Path) 
     text, result = run(tmp_path, "--strategy", "sample", "--sampling-rate", "0.01")
     assert result["sampled_out"] > 0
     assert result["warnings"] > 0
-    assert result["warnings"] - result["warnings_accepted"] <= result["dropped"]
+    assert result["warnings"] - result["warnings_enqueued"] <= result["dropped"]
     assert result["delivered"] == result["enqueued"]
     assert result["attempted"] == result["enqueued"] + result["dropped"] + result["sampled_out"]
     assert f"WARNING events: {result['warnings']:,} offered" in text

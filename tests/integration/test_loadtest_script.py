@@ -76,7 +76,13 @@ def test_default_run(tmp_path: Path) -> None:
     for line, pattern in zip(lines[:4], FIRST_LINES, strict=True):
         assert re.fullmatch(pattern, line), line
     assert lines[0] == "Total logs attempted: 3,000"  # 10 tasks × 1,000 logs/s × 0.3 s
-    for section in ("Sampled out:", "Delivered:", "Offered rate: 10,000 logs/s", "Achieved rate:"):
+    for section in (
+        "Sampled out:",
+        "Delivered:",
+        "Offered total rate: 10,000 logs/s",
+        "Achieved total rate:",
+        "Queue: depth peak ",
+    ):
         assert any(line.startswith(section) for line in lines), section
     assert "p99.9" in proc.stdout
     assert "Event-loop lag:" in proc.stdout
@@ -89,7 +95,8 @@ def test_default_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("strategy", ["drop", "block", "sample"])
 def test_each_strategy_with_consistent_json(tmp_path: Path, strategy: str) -> None:
-    """Each strategy runs; the JSON validates and agrees with the text report."""
+    """Each strategy runs; the JSON validates, agrees with the text report and carries each
+    renamed key beside its deprecated twin."""
     text, document = run_json(tmp_path, *TINY, "--strategy", strategy)
     assert document["schema"] == "fapilog.loadtest/1"
     assert set(document["environment"]) >= {
@@ -109,6 +116,15 @@ def test_each_strategy_with_consistent_json(tmp_path: Path, strategy: str) -> No
     assert lines[2] == f"Dropped: {run_doc['dropped']:,}"
     assert f"Sampled out: {run_doc['sampled_out']:,}" in lines
     assert f"Result: {'PASS' if run_doc['passed'] else 'FAIL'}" in text
+    assert f"Queue: depth peak {run_doc['queue']['depth_peak']:,} of " in text
+    assert run_doc["calls_enqueued"] == run_doc["enqueued"]
+    # Deprecated keys, kept for this release: same values as their new names.
+    assert run_doc["accepted"] == run_doc["calls_enqueued"]
+    assert run_doc["warnings_accepted"] == run_doc["warnings_enqueued"]
+    assert run_doc["offered_rate"] == run_doc["offered_total_rate"] == 800.0  # 2 × 400
+    assert run_doc["achieved_rate"] == run_doc["achieved_total_rate"]
+    assert run_doc["queue"]["high_water_mark"] == run_doc["queue"]["depth_peak"]
+    assert run_doc["target"]["rate"] == run_doc["target"]["total_rate"]
 
 
 def test_strategy_all_prints_one_comparison_table(tmp_path: Path) -> None:

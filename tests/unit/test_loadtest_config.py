@@ -43,7 +43,7 @@ def test_defaults() -> None:
         "thread",
         0,
     )
-    assert config.offered_rate == 10_000
+    assert config.offered_total_rate == 10_000
     assert config.effective_target_rate == 10_000
     assert config.target_latency_us == 100
     assert config.check is False
@@ -184,7 +184,7 @@ def test_argparse_errors_are_one_line(argv: list[str], capsys: pytest.CaptureFix
     assert len(capsys.readouterr().err.splitlines()) == 1
 
 
-def test_target_rate_defaults_to_the_offered_rate() -> None:
+def test_target_rate_defaults_to_the_offered_total_rate() -> None:
     """Without --target-rate, PASS is judged against the rate the run offers."""
     config = parse_config(["--concurrency", "4", "--threads", "1", "--rate", "100"], {})
     assert config.effective_target_rate == 500.0

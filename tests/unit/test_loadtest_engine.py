@@ -23,7 +23,7 @@ def test_counts_cover_the_window_only_and_add_up(strategy: str) -> None:
     run = asyncio.run(run_strategy(TINY, strategy))
     assert run.window.calls == run.attempted == 200  # 2 tasks × 500/s × 0.2 s, no warm-up
     assert run.attempted == run.enqueued + run.dropped + run.sampled_out
-    assert run.window.accepted == run.enqueued
+    assert run.window.calls_enqueued == run.enqueued
     assert run.delivered == run.enqueued
     assert run.delivered_source == "memory sink, after drain"
     assert (run.failed, run.lost) == (0, 0)

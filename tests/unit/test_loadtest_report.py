@@ -11,7 +11,13 @@ import fapilog
 from fapilog.loadtest import SCHEMA, LatencyHistogram, PacedWindow
 from fapilog.loadtest._config import LoadTestConfig
 from fapilog.loadtest._engine import RunResult
-from fapilog.loadtest._report import comparison_table, fmt_us, json_document, text_report
+from fapilog.loadtest._report import (
+    DEPRECATED_KEYS,
+    comparison_table,
+    fmt_us,
+    json_document,
+    text_report,
+)
 
 
 def histogram_of(*samples_ns: int) -> LatencyHistogram:
@@ -45,17 +51,17 @@ def make_run(
     everything.merge(waited)
     window = PacedWindow(
         calls=attempted,
-        accepted=enqueued,
+        calls_enqueued=enqueued,
         total_latency_ns=everything.total_ns,
         histogram=everything,
         non_blocking=non_blocking,
         waited=waited,
         waited_calls=waited.count,
         warnings=attempted // 100,
-        warnings_accepted=attempted // 100,
+        warnings_enqueued=attempted // 100,
         elapsed_s=elapsed_s,
-        offered_rate=config.offered_rate,
-        achieved_rate=attempted / elapsed_s,
+        offered_total_rate=config.offered_total_rate,
+        achieved_total_rate=attempted / elapsed_s,
         max_schedule_lag_ns=1_500_000,
     )
     return RunResult(
@@ -71,7 +77,7 @@ def make_run(
         failed=0,
         lost=0,
         block_waits=waited.count,
-        queue_high_water_mark=10_000,
+        queue_depth_peak=9_876,
         batches=200,
         sink_errors=0,
         retries=0,
@@ -108,8 +114,9 @@ def test_report_has_every_section() -> None:
     for expected in (
         "Sampled out: 0",
         "Delivered: 49,875 (memory sink, after drain)",
-        "Offered rate: 10,000 logs/s (10 tasks × 1,000 logs/s, 5 s after 1 s warm-up)",
-        "Achieved rate: 10,000 logs/s (100.0% of offered",
+        "Offered total rate: 10,000 logs/s (10 tasks × 1,000 logs/s, 5 s after 1 s warm-up)",
+        "Achieved total rate: 10,000 logs/s (100.0% of offered",
+        "Queue: depth peak 9,876 of 10,000, calls that waited 0, batches 200",
         "p50",
         "p99.9",
         "Event-loop lag: p50 0.20 ms, p99 1.90 ms, max 1.90 ms",
@@ -127,7 +134,7 @@ def test_delivery_shortfall_is_reported() -> None:
 
 
 def test_behind_schedule_is_said_plainly() -> None:
-    """A run below 99 % of the offered rate says it fell behind."""
+    """A run below 99 % of the offered total rate says it fell behind."""
     assert "BEHIND SCHEDULE" not in text_report(make_run(elapsed_s=5.02))
     assert "BEHIND SCHEDULE" in text_report(make_run(elapsed_s=6.0))
 
@@ -145,7 +152,7 @@ def test_behind_schedule_is_said_plainly() -> None:
 def test_pass_needs_latency_below_target_at_95_percent_of_target_rate(
     latency_ns: int, elapsed_s: float, passed: bool
 ) -> None:
-    """PASS = average enqueue latency < target and achieved rate >= 95 % of the target rate."""
+    """PASS = average enqueue latency < target and achieved total rate >= 95 % of the target."""
     run = make_run(latency_ns=latency_ns, elapsed_s=elapsed_s)
     assert run.passed is passed
     verdict = "Result: PASS" if passed else "Result: FAIL"
@@ -153,10 +160,10 @@ def test_pass_needs_latency_below_target_at_95_percent_of_target_rate(
 
 
 def test_explicit_target_rate_is_used() -> None:
-    """--target-rate replaces the offered rate as the rate PASS is judged against."""
+    """--target-rate replaces the offered total rate as the total rate PASS is judged against."""
     run = make_run(config=LoadTestConfig(target_rate=20_000))
     assert run.passed is False
-    assert "of target 20,000 logs/s" in text_report(run)
+    assert "achieved total rate 10,000 logs/s < 95% of target 20,000 logs/s" in text_report(run)
 
 
 @pytest.mark.parametrize(
@@ -186,6 +193,9 @@ def test_comparison_table_has_one_column_per_strategy() -> None:
     assert rows["Dropped"] == ["125", "0", "0"]
     assert rows["Sampled out"] == ["0", "0", "300"]
     assert rows["Result"] == ["PASS", "PASS", "PASS"]
+    assert rows["Achieved total rate (logs/s)"] == ["10,000", "10,000", "10,000"]
+    assert rows["Queue depth peak"] == ["9,876", "9,876", "9,876"]
+    assert rows["WARNING enqueued/offered"] == ["500/500", "500/500", "500/500"]
 
 
 def test_json_document_carries_schema_environment_config_and_numbers() -> None:
@@ -210,3 +220,90 @@ def test_json_document_carries_schema_environment_config_and_numbers() -> None:
     assert run["loop_lag_ms"]["max"] == pytest.approx(1.9)
     assert run["passed"] is True
     assert document["passed"] is True
+
+
+def test_text_uses_the_glossary_words_only() -> None:
+    """The text report and the table say enqueued, total rate and depth peak; none of the old
+    words (accepted, high-water mark, a bare "Offered rate"/"Achieved rate") is left."""
+    runs = [make_run(strategy="drop", elapsed_s=6.0), make_run(strategy="block")]
+    for text in (text_report(runs[0]), comparison_table(runs)):
+        assert "accepted" not in text
+        assert "high-water" not in text.lower() and "high water" not in text.lower()
+        assert "Offered rate" not in text and "Achieved rate" not in text
+    assert "BEHIND SCHEDULE: achieved a total rate of 8,333 of 10,000 logs/s offered" in (
+        comparison_table(runs)
+    )
+    assert "could not keep the offered total rate" in text_report(runs[0])
+
+
+def test_json_has_each_renamed_key_and_its_deprecated_twin() -> None:
+    """Every renamed key of a run is present under its new name and, for this release, under
+    its old name too with the same value; the run gains no other key."""
+    (run,) = json.loads(json.dumps(json_document(LoadTestConfig(), [make_run()])))["runs"]
+    assert (run["calls_enqueued"], run["warnings_enqueued"]) == (49_875, 500)
+    assert run["offered_total_rate"] == run["achieved_total_rate"] == 10_000
+    assert run["queue"]["depth_peak"] == 9_876
+    assert run["target"]["total_rate"] == 10_000
+
+    def value(path: str) -> object:
+        node: object = run
+        for part in path.split("."):
+            assert isinstance(node, dict)
+            node = node[part]
+        return node
+
+    for old, new in DEPRECATED_KEYS.items():
+        assert value(old) == value(new), old
+    assert set(run) == EXPECTED_RUN_KEYS
+    assert set(run["queue"]) == {
+        "maxsize",
+        "depth_peak",
+        "high_water_mark",
+        "block_waits",
+        "batches",
+        "sink_errors",
+        "retries",
+    }
+    assert set(run["target"]) == {"latency_us", "total_rate", "rate", "rate_ratio"}
+
+
+#: A run's keys in schema fapilog.loadtest/1: the keys before the renames plus the new names.
+EXPECTED_RUN_KEYS = {
+    "strategy",
+    "attempted",
+    "enqueued",
+    "dropped",
+    "sampled_out",
+    "delivered",
+    "delivered_source",
+    "failed",
+    "lost",
+    "avg_enqueue_latency_us",
+    "calls",
+    "calls_enqueued",
+    "accepted",
+    "waited_calls",
+    "warnings",
+    "warnings_enqueued",
+    "warnings_accepted",
+    "offered_total_rate",
+    "offered_rate",
+    "achieved_total_rate",
+    "achieved_rate",
+    "on_schedule",
+    "elapsed_s",
+    "max_schedule_lag_ms",
+    "latency_us",
+    "loop_lag_ms",
+    "cpu_us_per_event",
+    "cpu_us_per_event_loop_thread",
+    "cpu_us_per_event_other_threads",
+    "queue",
+    "target",
+    "payload_bytes",
+    "max_bytes",
+    "dropped_too_large",
+    "peak_rss_mib",
+    "rss_growth_mib",
+    "passed",
+}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from typing import Any
 
 import pytest
 
 import fapilog
 from fapilog.loadtest import PacedWindow, paced_window
-from fapilog.loadtest._window import WARNING_EVERY
+from fapilog.loadtest._window import RENAMED_FIELDS, WARNING_EVERY
 from fapilog.sinks import MemorySink
 
 
@@ -28,7 +29,7 @@ def expected_warnings(total_calls: int, producers: int) -> int:
 async def measure(
     sink: MemorySink,
     total: int,
-    rate: float,
+    total_rate: float,
     *,
     concurrency: int = 3,
     threads: int = 0,
@@ -37,7 +38,7 @@ async def measure(
     fapilog.configure_logging(sinks=(sink,), **settings)
     window = await paced_window(
         total,
-        rate,
+        total_rate,
         concurrency,
         blocking=settings.get("queue_overflow") == "block",
         threads=threads,
@@ -51,17 +52,18 @@ def test_issues_exactly_total_calls_through_the_current_pipeline(threads: int) -
     sink = MemorySink()
     window, stats = asyncio.run(measure(sink, 601, 6000.0, threads=threads))
     assert window.calls == 601 == stats.attempted
-    assert window.accepted == stats.enqueued == sink.count == 601
+    assert window.calls_enqueued == stats.enqueued == sink.count == 601
     assert window.histogram.count == window.non_blocking.count == 601
     assert window.waited_calls == window.waited.count == 0
     assert window.total_latency_ns == window.histogram.total_ns > 0
-    assert window.warnings == window.warnings_accepted == expected_warnings(601, 3 + threads)
-    assert window.offered_rate == 6000.0
-    assert window.achieved_rate == pytest.approx(601 / window.elapsed_s)
+    assert window.warnings == window.warnings_enqueued == expected_warnings(601, 3 + threads)
+    assert window.offered_total_rate == 6000.0
+    assert window.achieved_total_rate == pytest.approx(601 / window.elapsed_s)
 
 
 def test_never_sends_ahead_of_the_schedule() -> None:
-    """Open loop, absolute schedule: the last of N calls at rate R cannot go before (N-1)/R."""
+    """Open loop, absolute schedule: the last of N calls at total rate R cannot go before
+    (N-1)/R."""
     window, _ = asyncio.run(measure(MemorySink(), 200, 1000.0, concurrency=4))
     assert window.elapsed_s >= 199 / 1000.0
 
@@ -98,7 +100,7 @@ def test_block_calls_that_waited_are_classified_exactly() -> None:
     assert stats.block_waits > 0
     assert window.waited_calls == window.waited.count == stats.block_waits
     assert window.non_blocking.count == 600 - stats.block_waits
-    assert window.accepted == sink.count == 600
+    assert window.calls_enqueued == sink.count == 600
     assert stats.dropped == 0
     # a call that waited for a 10 ms batch is slower than any that did not
     assert window.waited.mean_ns > window.non_blocking.mean_ns
@@ -109,7 +111,7 @@ def test_drop_rejects_and_counts_when_full() -> None:
     sink = MemorySink(delay=0.05)
     window, stats = asyncio.run(measure(sink, 400, 8000.0, queue_maxsize=20, queue_batch_size=10))
     assert stats.dropped > 0
-    assert window.calls - window.accepted == stats.dropped
+    assert window.calls - window.calls_enqueued == stats.dropped
     assert window.waited_calls == 0
 
 
@@ -125,7 +127,7 @@ def test_result_is_frozen() -> None:
     [((-1, 100.0), {}), ((10, 0.0), {}), ((10, 100.0, 0), {}), ((10, 100.0), {"threads": -1})],
 )
 def test_bad_arguments_are_rejected(args: tuple[float, ...], kwargs: dict[str, int]) -> None:
-    """Negative counts, a zero rate or no producers are programming errors."""
+    """Negative counts, a zero total rate or no producers are programming errors."""
     fapilog.configure_logging(sinks=(MemorySink(),))
     with pytest.raises(ValueError, match="must be"):
         asyncio.run(paced_window(*args, **kwargs))  # type: ignore[arg-type]
@@ -136,3 +138,60 @@ def test_needs_a_configured_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("fapilog.loadtest._window.current_pipeline", lambda: None)
     with pytest.raises(RuntimeError, match="configure_logging"):
         asyncio.run(paced_window(10, 100.0))
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(RENAMED_FIELDS.items()))
+def test_old_field_names_still_read_with_a_deprecation_warning(old: str, new: str) -> None:
+    """accepted, warnings_accepted, offered_rate, achieved_rate: same value as the new name, and
+    a DeprecationWarning naming the new one that points at the reading line."""
+    window, _ = asyncio.run(measure(MemorySink(), 200, 10_000.0))
+    with pytest.warns(
+        DeprecationWarning, match=f"PacedWindow.{old} is deprecated.*use {new}"
+    ) as seen:
+        value = getattr(window, old)
+    assert value == getattr(window, new)
+    assert seen[0].filename == __file__
+
+
+def test_old_field_names_are_not_in_the_record() -> None:
+    """fields(), asdict() and repr() use the new names only."""
+    window, _ = asyncio.run(measure(MemorySink(), 10, 1000.0))
+    names = {f.name for f in dataclasses.fields(window)}
+    assert set(RENAMED_FIELDS.values()) <= names
+    assert names.isdisjoint(RENAMED_FIELDS)
+    assert "calls_enqueued=10" in repr(window) and "accepted" not in repr(window)
+
+
+def test_constructor_takes_an_old_keyword_with_a_deprecation_warning() -> None:
+    """PacedWindow(accepted=...) still builds (warning); passing old and new name is an error."""
+    window, _ = asyncio.run(measure(MemorySink(), 10, 1000.0))
+    values = {f.name: getattr(window, f.name) for f in dataclasses.fields(window)}
+    values["accepted"] = values.pop("calls_enqueued")
+    with pytest.deprecated_call(match="PacedWindow\\(accepted=...\\) is deprecated"):
+        rebuilt = PacedWindow(**values)
+    assert rebuilt == window
+    with pytest.raises(TypeError, match="both 'calls_enqueued' and its deprecated name"):
+        PacedWindow(**values, calls_enqueued=10)
+
+
+def test_rate_keyword_is_the_deprecated_name_of_total_rate() -> None:
+    """paced_window(n, rate=R) still offers R calls/s in total, with a DeprecationWarning."""
+    fapilog.configure_logging(sinks=(MemorySink(),))
+    with pytest.deprecated_call(match="paced_window\\(rate=...\\) is deprecated.*total_rate="):
+        window = asyncio.run(paced_window(20, rate=2000.0, concurrency=2))
+    assert window.offered_total_rate == 2000.0
+    assert window.calls == 20
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"total_rate": 100.0, "rate": 100.0}, "both 'total_rate' and its deprecated name 'rate'"),
+        ({}, "missing required argument: 'total_rate'"),
+    ],
+)
+def test_total_rate_is_required_once(kwargs: dict[str, float], message: str) -> None:
+    """Neither total_rate nor rate, or both, is a TypeError naming total_rate."""
+    fapilog.configure_logging(sinks=(MemorySink(),))
+    with pytest.raises(TypeError, match=re.escape(message)):
+        asyncio.run(paced_window(10, **kwargs))

@@ -47,7 +47,7 @@ class LoadTestConfig:
     sink_delay: float = 0.0
     json: str | None = None
     target_latency_us: float = 100.0
-    target_rate: float | None = None  # None: the offered rate
+    target_rate: float | None = None  # a total rate; None: the offered total rate
     check: bool = False
     #: Characters of the ``payload`` field every call carries (0: no such field).
     payload_bytes: int = 0
@@ -60,13 +60,13 @@ class LoadTestConfig:
         return self.concurrency + self.threads
 
     @property
-    def offered_rate(self) -> float:
-        """Aggregate logs per second the schedule offers."""
+    def offered_total_rate(self) -> float:
+        """The total rate the schedule offers: logs per second of all producers together."""
         return self.rate * self.producers
 
     @property
     def effective_target_rate(self) -> float:
-        return self.offered_rate if self.target_rate is None else self.target_rate
+        return self.offered_total_rate if self.target_rate is None else self.target_rate
 
     @property
     def strategies(self) -> tuple[str, ...]:
@@ -237,7 +237,7 @@ _PARAMS = (
         "--sampling-rate",
         "0..1",
         _number(0.0, inclusive=True, high=1.0),
-        "sample: share of sub-WARNING events admitted above the high-water mark",
+        "sample: share of sub-WARNING events enqueued at or above the high water",
     ),
     _Param("worker", "--worker", "thread|loop", _choice("thread", "loop"), "where the worker runs"),
     _Param("threads", "--threads", "N", _integer(0), "producer threads on top of the tasks"),
@@ -277,7 +277,8 @@ _PARAMS = (
         "--target-rate",
         "LOGS_PER_S",
         _POSITIVE,
-        "PASS needs an achieved rate of at least 95%% of this (default: the offered rate)",
+        "PASS needs an achieved total rate of at least 95%% of this total rate (default: the "
+        "offered total rate)",
     ),
     _Param("check", "--check", "", _boolean, "exit 1 when the result is FAIL"),
 )

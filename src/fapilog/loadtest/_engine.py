@@ -25,9 +25,9 @@ __all__ = ["LAG_INTERVAL_S", "RunResult", "peak_rss_kib", "run_strategy"]
 #: The lag sentinel sleeps this long and records how much later it woke. Short enough to see
 #: any stall that a request handler would feel, long enough to cost the loop nothing.
 LAG_INTERVAL_S = 0.005
-#: Below this share of the offered rate, the report says the run fell behind its schedule.
+#: Below this share of the offered total rate, the report says the run fell behind its schedule.
 ON_SCHEDULE_RATIO = 0.99
-#: PASS needs at least this share of the target rate.
+#: PASS needs at least this share of the target (total) rate.
 TARGET_RATE_RATIO = 0.95
 _PROGRESS_EVERY_S = 0.5
 
@@ -61,7 +61,7 @@ class RunResult:
     failed: int
     lost: int
     block_waits: int
-    queue_high_water_mark: int
+    queue_depth_peak: int
     batches: int
     sink_errors: int
     retries: int
@@ -108,7 +108,7 @@ class RunResult:
 
     @property
     def on_schedule(self) -> bool:
-        return self.window.achieved_rate >= ON_SCHEDULE_RATIO * self.window.offered_rate
+        return self.window.achieved_total_rate >= ON_SCHEDULE_RATIO * self.window.offered_total_rate
 
     @property
     def target_rate(self) -> float:
@@ -116,10 +116,10 @@ class RunResult:
 
     @property
     def passed(self) -> bool:
-        """Average enqueue latency below target at >= 95 % of the target rate."""
+        """Average enqueue latency below target at >= 95 % of the target (total) rate."""
         return (
             self.avg_latency_us < self.config.target_latency_us
-            and self.window.achieved_rate >= TARGET_RATE_RATIO * self.target_rate
+            and self.window.achieved_total_rate >= TARGET_RATE_RATIO * self.target_rate
         )
 
 
@@ -202,14 +202,14 @@ async def run_strategy(
         )
     )
     blocking = strategy == "block"
-    rate = config.offered_rate
+    total_rate = config.offered_total_rate
     drain_timeout = _drain_timeout_s(config)
     try:
-        warmup_calls = round(rate * config.warmup)
+        warmup_calls = round(total_rate * config.warmup)
         if warmup_calls:
             await paced_window(
                 warmup_calls,
-                rate,
+                total_rate,
                 config.concurrency,
                 blocking=blocking,
                 threads=config.threads,
@@ -219,7 +219,7 @@ async def run_strategy(
             await fapilog.aflush(timeout=drain_timeout)
         before = fapilog.stats()
         delivered_before = sink.count if isinstance(sink, MemorySink) else before.delivered
-        calls = round(rate * config.duration)
+        calls = round(total_rate * config.duration)
         lag = LatencyHistogram()
         watchers = [asyncio.create_task(_watch_loop_lag(lag))]
         if progress is not None:
@@ -230,7 +230,7 @@ async def run_strategy(
         try:
             window = await paced_window(
                 calls,
-                rate,
+                total_rate,
                 config.concurrency,
                 blocking=blocking,
                 threads=config.threads,
@@ -261,7 +261,7 @@ async def run_strategy(
         failed=final.failed - before.failed,
         lost=final.lost - before.lost,
         block_waits=final.block_waits - before.block_waits,
-        queue_high_water_mark=final.queue_high_water_mark,
+        queue_depth_peak=final.queue_depth_peak,
         batches=final.batches - before.batches,
         sink_errors=final.sink_errors - before.sink_errors,
         retries=final.retries - before.retries,

@@ -20,6 +20,16 @@ from fapilog.loadtest._histogram import RELATIVE_ERROR, LatencyHistogram
 __all__ = ["SCHEMA", "comparison_table", "json_document", "text_report"]
 
 SCHEMA = "fapilog.loadtest/1"
+#: Deprecated keys of a run in the JSON document (path -> the key that replaces it). Each still
+#: carries its value for this release; the new key sits just before it.
+DEPRECATED_KEYS = {
+    "accepted": "calls_enqueued",
+    "warnings_accepted": "warnings_enqueued",
+    "offered_rate": "offered_total_rate",
+    "achieved_rate": "achieved_total_rate",
+    "queue.high_water_mark": "queue.depth_peak",
+    "target.rate": "target.total_rate",
+}
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 
 
@@ -65,8 +75,8 @@ def _load_line(config: LoadTestConfig) -> str:
     if config.threads:
         producers += f" + {config.threads} threads"
     return (
-        f"{_fmt_rate(config.offered_rate)} logs/s ({producers} × {_fmt_rate(config.rate)} logs/s,"
-        f" {config.duration:g} s after {config.warmup:g} s warm-up)"
+        f"{_fmt_rate(config.offered_total_rate)} logs/s ({producers} × "
+        f"{_fmt_rate(config.rate)} logs/s, {config.duration:g} s after {config.warmup:g} s warm-up)"
     )
 
 
@@ -99,11 +109,11 @@ def _config_line(config: LoadTestConfig) -> str:
 
 def _verdict(run: RunResult) -> str:
     latency_ok = run.avg_latency_us < run.config.target_latency_us
-    rate_ok = run.window.achieved_rate >= TARGET_RATE_RATIO * run.target_rate
+    rate_ok = run.window.achieved_total_rate >= TARGET_RATE_RATIO * run.target_rate
     return (
         f"{'PASS' if run.passed else 'FAIL'}: avg enqueue latency {fmt_us(run.avg_latency_us)} µs"
-        f" {'<' if latency_ok else '>='} target {run.config.target_latency_us:g} µs; achieved "
-        f"{_fmt_rate(run.window.achieved_rate)} logs/s {'>=' if rate_ok else '<'} "
+        f" {'<' if latency_ok else '>='} target {run.config.target_latency_us:g} µs; achieved total"
+        f" rate {_fmt_rate(run.window.achieved_total_rate)} logs/s {'>=' if rate_ok else '<'} "
         f"{TARGET_RATE_RATIO:.0%} of target {_fmt_rate(run.target_rate)} logs/s"
     )
 
@@ -139,24 +149,24 @@ def text_report(run: RunResult) -> str:
             f"the sink (failed {run.failed:,}, lost {run.lost:,}, sink errors {run.sink_errors:,})"
         )
     lines.append(
-        f"WARNING events: {window.warnings:,} offered, {window.warnings_accepted:,} enqueued"
+        f"WARNING events: {window.warnings:,} offered, {window.warnings_enqueued:,} enqueued"
     )
-    if run.attempted != window.calls or run.enqueued != window.accepted:
+    if run.attempted != window.calls or run.enqueued != window.calls_enqueued:
         lines.append(
-            f"  MISMATCH: the load test issued {window.calls:,} calls ({window.accepted:,} "
-            f"accepted) but the pipeline counted {run.attempted:,} ({run.enqueued:,} enqueued)"
+            f"  MISMATCH: the load test issued {window.calls:,} calls ({window.calls_enqueued:,} "
+            f"enqueued) but the pipeline counted {run.attempted:,} ({run.enqueued:,} enqueued)"
         )
-    lines.append(f"Offered rate: {_load_line(run.config)}")
+    lines.append(f"Offered total rate: {_load_line(run.config)}")
     achieved = (
-        f"Achieved rate: {_fmt_rate(window.achieved_rate)} logs/s "
-        f"({window.achieved_rate / window.offered_rate:.1%} of offered, "
+        f"Achieved total rate: {_fmt_rate(window.achieved_total_rate)} logs/s "
+        f"({window.achieved_total_rate / window.offered_total_rate:.1%} of offered, "
         f"{window.calls:,} calls in {window.elapsed_s:.2f} s)"
     )
     lines.append(achieved)
     if not run.on_schedule:
         lines.append(
-            f"  BEHIND SCHEDULE: the producers could not keep the offered rate; the latest call "
-            f"started {window.max_schedule_lag_ns / 1e6:,.1f} ms after its scheduled time"
+            f"  BEHIND SCHEDULE: the producers could not keep the offered total rate; the latest "
+            f"call started {window.max_schedule_lag_ns / 1e6:,.1f} ms after its scheduled time"
         )
     lines += _latency_table(
         [
@@ -177,7 +187,7 @@ def text_report(run: RunResult) -> str:
         f"{fmt_us(run.other_threads_cpu_us_per_event)} µs in other threads)"
     )
     lines.append(
-        f"Queue: high-water mark {run.queue_high_water_mark:,} of {run.config.maxsize:,}, "
+        f"Queue: depth peak {run.queue_depth_peak:,} of {run.config.maxsize:,}, "
         f"calls that waited {run.block_waits:,}, batches {run.batches:,}, "
         f"sink errors {run.sink_errors:,}, retries {run.retries:,}"
     )
@@ -209,9 +219,9 @@ def comparison_table(runs: Sequence[RunResult]) -> str:
         ("Delivered", [f"{r.delivered:,}" for r in runs]),
         (
             "WARNING enqueued/offered",
-            [f"{r.window.warnings_accepted:,}/{r.window.warnings:,}" for r in runs],
+            [f"{r.window.warnings_enqueued:,}/{r.window.warnings:,}" for r in runs],
         ),
-        ("Achieved rate (logs/s)", [_fmt_rate(r.window.achieved_rate) for r in runs]),
+        ("Achieved total rate (logs/s)", [_fmt_rate(r.window.achieved_total_rate) for r in runs]),
     ]
     rows += [
         (f"Latency {_pct_label(p)} (µs)", [lat(r.window.histogram, p) for r in runs])
@@ -225,7 +235,7 @@ def comparison_table(runs: Sequence[RunResult]) -> str:
         ("CPU per event (µs)", [fmt_us(r.cpu_us_per_event) for r in runs]),
         ("  on the loop thread", [fmt_us(r.loop_thread_cpu_us_per_event) for r in runs]),
         ("  in other threads", [fmt_us(r.other_threads_cpu_us_per_event) for r in runs]),
-        ("Queue high-water mark", [f"{r.queue_high_water_mark:,}" for r in runs]),
+        ("Queue depth peak", [f"{r.queue_depth_peak:,}" for r in runs]),
         ("Peak RSS, process (MiB)", [_opt_mib(r.peak_rss_mib) for r in runs]),
         ("  growth during run (MiB)", [_opt_mib(r.rss_growth_mib, "+") for r in runs]),
     ]
@@ -266,8 +276,9 @@ def _schedule_note(run: RunResult) -> str:
     if run.on_schedule:
         return ""
     return (
-        f"{run.strategy}: BEHIND SCHEDULE: achieved {_fmt_rate(run.window.achieved_rate)} of "
-        f"{_fmt_rate(run.window.offered_rate)} logs/s offered"
+        f"{run.strategy}: BEHIND SCHEDULE: achieved a total rate of "
+        f"{_fmt_rate(run.window.achieved_total_rate)} of {_fmt_rate(run.window.offered_total_rate)}"
+        f" logs/s offered"
     )
 
 
@@ -280,6 +291,8 @@ def _histogram_json(histogram: LatencyHistogram, scale: float) -> dict[str, Any]
 
 
 def _run_json(run: RunResult) -> dict[str, Any]:
+    # Each renamed key is followed by its old name, same value, kept for this release only
+    # (DEPRECATED_KEYS): readers of older documents and scripts keep working.
     window = run.window
     return {
         "strategy": run.strategy,
@@ -293,12 +306,16 @@ def _run_json(run: RunResult) -> dict[str, Any]:
         "lost": run.lost,
         "avg_enqueue_latency_us": run.avg_latency_us,
         "calls": window.calls,
-        "accepted": window.accepted,
+        "calls_enqueued": window.calls_enqueued,
+        "accepted": window.calls_enqueued,
         "waited_calls": window.waited_calls,
         "warnings": window.warnings,
-        "warnings_accepted": window.warnings_accepted,
-        "offered_rate": window.offered_rate,
-        "achieved_rate": window.achieved_rate,
+        "warnings_enqueued": window.warnings_enqueued,
+        "warnings_accepted": window.warnings_enqueued,
+        "offered_total_rate": window.offered_total_rate,
+        "offered_rate": window.offered_total_rate,
+        "achieved_total_rate": window.achieved_total_rate,
+        "achieved_rate": window.achieved_total_rate,
         "on_schedule": run.on_schedule,
         "elapsed_s": window.elapsed_s,
         "max_schedule_lag_ms": window.max_schedule_lag_ns / 1e6,
@@ -313,7 +330,8 @@ def _run_json(run: RunResult) -> dict[str, Any]:
         "cpu_us_per_event_other_threads": run.other_threads_cpu_us_per_event,
         "queue": {
             "maxsize": run.config.maxsize,
-            "high_water_mark": run.queue_high_water_mark,
+            "depth_peak": run.queue_depth_peak,
+            "high_water_mark": run.queue_depth_peak,
             "block_waits": run.block_waits,
             "batches": run.batches,
             "sink_errors": run.sink_errors,
@@ -321,6 +339,7 @@ def _run_json(run: RunResult) -> dict[str, Any]:
         },
         "target": {
             "latency_us": run.config.target_latency_us,
+            "total_rate": run.target_rate,
             "rate": run.target_rate,
             "rate_ratio": TARGET_RATE_RATIO,
         },

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import fapilog
+from fapilog._deprecation import accept_renamed_keywords, warn_renamed
 from fapilog._lifecycle import current_pipeline
 from fapilog.loadtest._histogram import LatencyHistogram
 from fapilog.loadtest._pacer import Pacer
@@ -32,16 +33,25 @@ _CATCH_UP_YIELD_EVERY = 64
 PAYLOAD_SPREAD = 4096
 _EVENT = "loadtest.request"
 _ROUTE = "/api/orders"
+#: Renamed fields (old -> new): the old names still read for this release, with a
+#: DeprecationWarning, and the constructor still takes them as keywords.
+RENAMED_FIELDS = {
+    "accepted": "calls_enqueued",
+    "warnings_accepted": "warnings_enqueued",
+    "offered_rate": "offered_total_rate",
+    "achieved_rate": "achieved_total_rate",
+}
 
 
+@accept_renamed_keywords("PacedWindow", RENAMED_FIELDS)
 @dataclass(frozen=True, slots=True)
 class PacedWindow:
     """What one window measured. Latencies are per call, in nanoseconds."""
 
     #: Log calls issued (each an attempt: the load test logs at INFO and WARNING only).
     calls: int
-    #: Calls that returned True (the event was put on the queue).
-    accepted: int
+    #: Calls that returned True: their event was enqueued. Formerly ``accepted``.
+    calls_enqueued: int
     #: Sum of every call's latency.
     total_latency_ns: int
     #: Every call's latency.
@@ -54,20 +64,46 @@ class PacedWindow:
     #: producers (a call that does not wait does not yield, so no one else can move it);
     #: with producer threads a call that overlapped another's wait may be counted too.
     waited_calls: int
-    #: WARNING calls issued and accepted (``sample`` must accept every one while there is room).
+    #: WARNING calls issued, and those enqueued (``sample`` must enqueue every one while there is
+    #: room). ``warnings_enqueued`` was ``warnings_accepted``.
     warnings: int
-    warnings_accepted: int
+    warnings_enqueued: int
     #: Wall time from the window's start until its last call returned.
     elapsed_s: float
-    #: The rate the schedule offered and the rate the calls were really issued at.
-    offered_rate: float
-    achieved_rate: float
+    #: The total rate (calls/s of all producers together) the schedule offered, and the one
+    #: the calls were really issued at. Formerly ``offered_rate`` and ``achieved_rate``.
+    offered_total_rate: float
+    achieved_total_rate: float
     #: The latest any call started after its scheduled time.
     max_schedule_lag_ns: int
 
     @property
     def mean_latency_ns(self) -> float:
         return self.total_latency_ns / self.calls if self.calls else 0.0
+
+    @property
+    def accepted(self) -> int:
+        """Deprecated: read :attr:`calls_enqueued` (the same number)."""
+        warn_renamed("PacedWindow.accepted", "calls_enqueued", stacklevel=2)
+        return self.calls_enqueued
+
+    @property
+    def warnings_accepted(self) -> int:
+        """Deprecated: read :attr:`warnings_enqueued` (the same number)."""
+        warn_renamed("PacedWindow.warnings_accepted", "warnings_enqueued", stacklevel=2)
+        return self.warnings_enqueued
+
+    @property
+    def offered_rate(self) -> float:
+        """Deprecated: read :attr:`offered_total_rate` (the same number)."""
+        warn_renamed("PacedWindow.offered_rate", "offered_total_rate", stacklevel=2)
+        return self.offered_total_rate
+
+    @property
+    def achieved_rate(self) -> float:
+        """Deprecated: read :attr:`achieved_total_rate` (the same number)."""
+        warn_renamed("PacedWindow.achieved_rate", "achieved_total_rate", stacklevel=2)
+        return self.achieved_total_rate
 
 
 @functools.lru_cache(maxsize=2)
@@ -91,17 +127,17 @@ class _Tally:
 
     non_blocking: LatencyHistogram = field(default_factory=LatencyHistogram)
     waited: LatencyHistogram = field(default_factory=LatencyHistogram)
-    accepted: int = 0
+    calls_enqueued: int = 0
     warnings: int = 0
-    warnings_accepted: int = 0
+    warnings_enqueued: int = 0
     max_lag_ns: int = 0
 
     def merge(self, other: _Tally) -> None:
         self.non_blocking.merge(other.non_blocking)
         self.waited.merge(other.waited)
-        self.accepted += other.accepted
+        self.calls_enqueued += other.calls_enqueued
         self.warnings += other.warnings
-        self.warnings_accepted += other.warnings_accepted
+        self.warnings_enqueued += other.warnings_enqueued
         self.max_lag_ns = max(self.max_lag_ns, other.max_lag_ns)
 
 
@@ -117,14 +153,14 @@ def _split(total: int, parts: int) -> list[int]:
     return [share + (1 if k < extra else 0) for k in range(parts)]
 
 
-def _count(tally: _Tally, latency: int, waited: bool, accepted: bool, is_warning: bool) -> None:
+def _count(tally: _Tally, latency: int, waited: bool, enqueued: bool, is_warning: bool) -> None:
     (tally.waited if waited else tally.non_blocking).record(latency)
-    if accepted:
-        tally.accepted += 1
+    if enqueued:
+        tally.calls_enqueued += 1
     if is_warning:
         tally.warnings += 1
-        if accepted:
-            tally.warnings_accepted += 1
+        if enqueued:
+            tally.warnings_enqueued += 1
 
 
 async def _task_producer(
@@ -159,30 +195,30 @@ async def _task_producer(
             if payload_bytes:
                 payload = _payload(source, payload_bytes, seq)
                 start = clock()
-                accepted = await call(
+                enqueued = await call(
                     _EVENT, producer=producer, seq=seq, route=_ROUTE, status=200, payload=payload
                 )
                 latency = clock() - start
                 del payload
             else:
                 start = clock()
-                accepted = await call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+                enqueued = await call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
                 latency = clock() - start
         else:
             sync_call = log.warning if is_warning else log.info
             if payload_bytes:
                 payload = _payload(source, payload_bytes, seq)
                 start = clock()
-                accepted = sync_call(
+                enqueued = sync_call(
                     _EVENT, producer=producer, seq=seq, route=_ROUTE, status=200, payload=payload
                 )
                 latency = clock() - start
                 del payload
             else:
                 start = clock()
-                accepted = sync_call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+                enqueued = sync_call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
                 latency = clock() - start
-        _count(tally, latency, queue.block_waits != waits_before, accepted, is_warning)
+        _count(tally, latency, queue.block_waits != waits_before, enqueued, is_warning)
 
 
 def _thread_producer(
@@ -211,41 +247,50 @@ def _thread_producer(
         if payload_bytes:
             payload = _payload(source, payload_bytes, seq)
             start = clock()
-            accepted = call(
+            enqueued = call(
                 _EVENT, producer=producer, seq=seq, route=_ROUTE, status=200, payload=payload
             )
             latency = clock() - start
             del payload
         else:
             start = clock()
-            accepted = call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
+            enqueued = call(_EVENT, producer=producer, seq=seq, route=_ROUTE, status=200)
             latency = clock() - start
-        _count(tally, latency, queue.block_waits != waits_before, accepted, is_warning)
+        _count(tally, latency, queue.block_waits != waits_before, enqueued, is_warning)
     return tally
 
 
 async def paced_window(
     total_calls: int,
-    rate: float,
+    total_rate: float | None = None,
     concurrency: int = 10,
     *,
     blocking: bool = False,
     threads: int = 0,
     payload_bytes: int = 0,
+    rate: float | None = None,
 ) -> PacedWindow:
-    """Issue ``total_calls`` log calls through the current pipeline at ``rate`` calls/s overall.
+    """Issue ``total_calls`` log calls through the current pipeline at ``total_rate`` calls/s
+    (all producers together; each producer offers ``total_rate / (concurrency + threads)``).
 
     The calls are split evenly over ``concurrency`` asyncio tasks and ``threads`` producer
     threads, each on its own absolute schedule (staggered so the aggregate is smooth). With
     ``blocking`` the tasks ``await log.ainfo(...)`` (the path that waits for room under
     ``block``); otherwise they call ``log.info(...)``. With ``payload_bytes`` every call also
     carries ``payload=`` a fresh string of that many characters, made before the call's clock
-    starts. Configure the pipeline first.
+    starts. Configure the pipeline first. ``rate=`` is the deprecated name of ``total_rate=``.
     """
+    if rate is not None:
+        if total_rate is not None:
+            raise TypeError("paced_window() got both 'total_rate' and its deprecated name 'rate'")
+        warn_renamed("paced_window(rate=...)", "total_rate=", stacklevel=2)
+        total_rate = rate
+    if total_rate is None:
+        raise TypeError("paced_window() missing required argument: 'total_rate'")
     if total_calls < 0:
         raise ValueError(f"total_calls must be >= 0, got {total_calls!r}")
-    if not rate > 0:
-        raise ValueError(f"rate must be > 0, got {rate!r}")
+    if not total_rate > 0:
+        raise ValueError(f"total_rate must be > 0, got {total_rate!r}")
     if payload_bytes < 0:
         raise ValueError(f"payload_bytes must be >= 0, got {payload_bytes!r}")
     if concurrency < 1 or threads < 0:
@@ -256,8 +301,8 @@ async def paced_window(
     queue = pipeline.queue
     producers = concurrency + threads
     shares = _split(total_calls, producers)
-    producer_rate = rate / producers
-    stagger_ns = 1e9 / rate
+    producer_rate = total_rate / producers
+    stagger_ns = 1e9 / total_rate
     loop = asyncio.get_running_loop()
     shared = _Tally()
     stop = threading.Event()
@@ -300,16 +345,16 @@ async def paced_window(
     histogram.merge(shared.waited)
     return PacedWindow(
         calls=histogram.count,
-        accepted=shared.accepted,
+        calls_enqueued=shared.calls_enqueued,
         total_latency_ns=histogram.total_ns,
         histogram=histogram,
         non_blocking=shared.non_blocking,
         waited=shared.waited,
         waited_calls=shared.waited.count,
         warnings=shared.warnings,
-        warnings_accepted=shared.warnings_accepted,
+        warnings_enqueued=shared.warnings_enqueued,
         elapsed_s=elapsed_s,
-        offered_rate=rate,
-        achieved_rate=histogram.count / elapsed_s if elapsed_s > 0 else 0.0,
+        offered_total_rate=total_rate,
+        achieved_total_rate=histogram.count / elapsed_s if elapsed_s > 0 else 0.0,
         max_schedule_lag_ns=shared.max_lag_ns,
     )
