@@ -111,7 +111,7 @@ def test_bad_keyword_raises_at_configure_time(field: str, value: object) -> None
         fapilog.configure_logging(**{field: value})
     assert field in str(info.value)
     assert "expected" in str(info.value)
-    assert fapilog._pipeline.current_pipeline() is None
+    assert fapilog.stats() == fapilog.PipelineStats()  # no pipeline: all zero, no sinks
 
 
 def test_unknown_setting_lists_accepted_names() -> None:

@@ -131,9 +131,9 @@ def test_bad_arguments_are_rejected(args: tuple[float, ...], kwargs: dict[str, i
         asyncio.run(paced_window(*args, **kwargs))  # type: ignore[arg-type]
 
 
-def test_needs_a_configured_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_needs_a_configured_pipeline() -> None:
     """Without a pipeline there is nothing to measure: a clear error, not a silent autoconfigure."""
-    monkeypatch.setattr("fapilog.loadtest._window.current_pipeline", lambda: None)
+    assert fapilog.stats() == fapilog.PipelineStats()  # the autouse fixture left no pipeline
     with pytest.raises(RuntimeError, match="configure_logging"):
         asyncio.run(paced_window(10, 100.0))
 
