@@ -23,6 +23,9 @@ import fapilog
 from fapilog.sinks import FileSink
 from tests.faults._logfiles import duplicates, log_files, read_records, run_child
 
+# --- a failed rotation or a deleted file never kills the sink (issue 8 item 1) ---------------
+
+
 EMFILE_AT_ROTATION = r"""
 import json, os, resource, sys, time
 import fapilog
@@ -144,6 +147,9 @@ def test_closed_sink_reopens_on_the_next_write(tmp_path: Path) -> None:
     assert path.read_bytes() == b'{"n":2}\n'
 
 
+# --- external rotation: logrotate and operators (issue 8 item 3) -----------------------------
+
+
 def _log(event: str, count: int) -> None:
     for i in range(count):
         assert fapilog.log.info(event, i=i)
@@ -233,6 +239,9 @@ def test_rotation_by_another_writer_is_adopted_not_repeated(tmp_path: Path) -> N
     assert (first.rotations, second.rotations) == (0, 1)
     assert [r["i"] for r in read_records(path)] == list(range(12))
     assert not (tmp_path / "app.log.2").exists()
+
+
+# --- a disk that refuses a write half-way (issue 8 item 2) -----------------------------------
 
 
 #: Drives FileSink the way the consumer does (write, then flush, retried with the same batch),
@@ -343,6 +352,9 @@ def test_pipeline_counts_agree_with_the_file_after_a_full_disk(tmp_path: Path) -
     assert counts["delivered"] + counts["failed"] + counts["lost"] == counts["enqueued"] == 4000
 
 
+# --- children forked while the parent writes (issue 7 item 5) --------------------------------
+
+
 CHILDREN = 20
 
 
@@ -434,6 +446,9 @@ def test_after_fork_hook_drops_the_inherited_descriptor_and_reopens(tmp_path: Pa
     sink.write([b'{"who":"parent","n":3}\n'])
     sink.close()
     assert [r["n"] for r in read_records(path)] == [1, 2, 3]
+
+
+# --- processes sharing one rotating file (issue 8 item 6) ------------------------------------
 
 
 PROCESSES = 4
