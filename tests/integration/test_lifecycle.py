@@ -1,9 +1,10 @@
-"""Lifecycle under load: shutdown mid-stream, reconfigure, fork, exit, and the stdlib bridge."""
+"""Lifecycle under load and at exit: shutdown mid-stream, reconfigure while threads log, the
+atexit drain (also of a loop worker, and of calls made from later atexit handlers), and losses
+reported at exit."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -11,13 +12,11 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 import fapilog
 from fapilog import _lifecycle
 from fapilog.sinks import MemorySink
-from fapilog.stdlib import FapilogHandler
 from tests.conftest import run_threads
+from tests.faults._child import run_child
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -81,48 +80,6 @@ def test_reconfigure_under_load_loses_nothing() -> None:
     assert sum(f.enqueued + f.dropped for f in finals) == sum(calls)
 
 
-def test_shared_sink_survives_reconfigure(tmp_path: Path) -> None:
-    """A sink instance passed to two pipelines in a row is not closed by the first's drain."""
-    from fapilog.sinks import FileSink
-
-    sink = FileSink(tmp_path / "app.log")
-    fapilog.configure_logging(sinks=(sink,))
-    fapilog.log.info("one")
-    fapilog.configure_logging(sinks=(sink,), level="DEBUG")
-    fapilog.log.info("two")
-    fapilog.shutdown()
-    lines = (tmp_path / "app.log").read_text().splitlines()
-    assert [json.loads(line)["event"] for line in lines] == ["one", "two"]
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_forked_child_gets_its_own_pipeline(tmp_path: Path) -> None:
-    """The child logs through a fresh pipeline and exits; the parent's counts are unaffected."""
-    path = tmp_path / "fork.log"
-    fapilog.configure_logging(sinks=(f"file://{path}",), queue_flush_interval=10)
-    for i in range(5):
-        fapilog.log.info("parent before fork", i=i)
-    before = fapilog.stats()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        code = 1
-        try:
-            assert fapilog.log.info("child") is True
-            child = fapilog.shutdown(timeout=5)
-            code = 0 if (child.attempted, child.delivered) == (1, 1) else 3
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert fapilog.stats().attempted == before.attempted == 5
-    fapilog.log.info("parent after fork")
-    final = fapilog.shutdown()
-    assert (final.attempted, final.delivered) == (6, 6)
-    events = [json.loads(line)["event"] for line in path.read_text().splitlines()]
-    assert events.count("child") == 1
-    assert events.count("parent before fork") == 5
-
-
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": SRC, **env}
     return subprocess.run(
@@ -157,27 +114,39 @@ def test_exit_drains_a_loop_worker_after_asyncio_run(tmp_path: Path) -> None:
     assert json.loads(lines[-1])["event"] == "after the loop"
 
 
-def test_stdlib_records_are_routed_into_the_queue() -> None:
-    """FapilogHandler turns logging records into fapilog events with extra and exception."""
-    sink = MemorySink(keep=10)
-    fapilog.configure_logging(sinks=(sink,))
-    std = logging.getLogger("uvicorn.test")
-    handler = FapilogHandler()
-    std.addHandler(handler)
-    std.setLevel(logging.DEBUG)
-    std.propagate = False
-    try:
-        std.info("served %s", "/health", extra={"status": 200})
-        std.debug("below fapilog's level")
-        try:
-            raise ValueError("bad")
-        except ValueError:
-            std.exception("handler failed")
-    finally:
-        std.removeHandler(handler)
-    assert fapilog.flush(5)
-    first, second = sink.records
-    assert first["event"] == "served /health" and first["status"] == 200
-    assert first["logger"] == "uvicorn.test" and first["level"] == "info"
-    assert second["level"] == "error" and "ValueError: bad" in second["exception"]
-    assert fapilog.stats().attempted == 2
+def test_logging_from_a_later_atexit_handler_is_delivered(tmp_path: Path) -> None:
+    """A log call made while the interpreter exits (after fapilog's own hook) is not lost."""
+    path = tmp_path / "late.log"
+    code = (
+        "import atexit, fapilog\n"
+        "atexit.register(lambda: fapilog.log.info('at exit'))\n"
+        "import fapilog._lifecycle\n"  # fapilog's hook registers after the handler above
+        "fapilog.log.info('normal')\n"
+    )
+    result = _run(code, FAPILOG_SINKS=f"file://{path}")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line)["event"] for line in path.read_text().splitlines()]
+    assert events == ["normal", "at exit"]
+
+
+def test_events_lost_at_exit_are_reported(tmp_path: Path) -> None:
+    """At exit, events the sink did not take within ``shutdown_timeout`` are reported on stderr
+    with their counts (at 861a157 they vanished without a word)."""
+    child = run_child(
+        """
+        import time
+        import fapilog
+        from fapilog.sinks import MemorySink
+
+        class Stuck(MemorySink):
+            def write(self, lines):
+                time.sleep(3)
+
+        fapilog.configure_logging(sinks=(Stuck(),), shutdown_timeout=0.2, queue_batch_size=5)
+        for i in range(20):
+            fapilog.log.info("e", i=i)
+        """,
+        timeout=30,
+    )
+    assert child.returncode == 0
+    assert "fapilog: exit: 0 events lost and 20 failed" in child.stderr

@@ -82,3 +82,39 @@ def test_context_fields_reach_records() -> None:
     inside, after = sink.records
     assert inside["request_id"] == "r1"
     assert "request_id" not in after
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    memory = MemorySink(keep=100)
+    fapilog.configure_logging(sinks=(memory,), level="INFO")
+    return memory
+
+
+def _records(sink: MemorySink) -> list[dict[str, object]]:
+    assert fapilog.flush(5)
+    return sink.records
+
+
+def test_context_is_merged_and_isolated_per_task(sink: MemorySink) -> None:
+    """bind_context fields reach records from that task only; unbind/clear remove them."""
+
+    async def worker(name: str) -> None:
+        fapilog.bind_context(request=name)
+        await asyncio.sleep(0)
+        fapilog.log.info("in task")
+
+    async def main() -> None:
+        await asyncio.gather(worker("a"), worker("b"))
+
+    asyncio.run(main())
+    fapilog.bind_context(a=1, b=2)
+    assert dict(fapilog.get_context()) == {"a": 1, "b": 2}
+    fapilog.unbind_context("a", "missing")
+    fapilog.log.info("after unbind")
+    fapilog.clear_context()
+    fapilog.log.info("after clear")
+    records = _records(sink)
+    assert sorted(r["request"] for r in records[:2]) == ["a", "b"]
+    assert records[2]["b"] == 2 and "a" not in records[2]
+    assert "b" not in records[3]

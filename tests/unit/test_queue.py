@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
-from fapilog import Logger
+import fapilog
+from fapilog import Logger, _lifecycle
 from fapilog._levels import ERROR, INFO, WARNING
 from fapilog._methods import call_for
 from fapilog._queue import LogQueue, Record
+from fapilog.sinks import MemorySink
 
 LOGGER = Logger()
 
@@ -170,3 +172,32 @@ def test_wake_fires_once_per_batch_worth_while_parked() -> None:
     for i in range(20):
         offer(_rec(i))
     assert wakes == [4]
+
+
+def test_async_waiters_do_not_pile_up_while_a_sink_stalls() -> None:
+    """200 blocked ainfo() callers keep one registration each, however long they wait."""
+
+    class Stall(MemorySink):
+        def write(self, lines: Sequence[bytes]) -> None:
+            time.sleep(0.6)
+            super().write(lines)
+
+    async def main() -> int:
+        fapilog.configure_logging(
+            sinks=(Stall(),),
+            queue_overflow="block",
+            queue_maxsize=2,
+            queue_batch_size=1,
+            queue_block_timeout=None,
+        )
+        pipeline = _lifecycle.current_pipeline()
+        assert pipeline is not None
+        tasks = [asyncio.create_task(fapilog.log.ainfo("x")) for _ in range(200)]
+        await asyncio.sleep(0.4)
+        most = len(pipeline.queue._sleepers)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return most
+
+    assert asyncio.run(main()) <= 200

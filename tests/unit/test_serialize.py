@@ -13,7 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import fapilog
+from fapilog import LoggingSettings
 from fapilog._serialize import Serializer
+from fapilog.sinks import MemorySink
 
 BACKENDS = [False] + ([True] if importlib.util.find_spec("orjson") else [])
 
@@ -269,3 +272,30 @@ def test_backend_names() -> None:
     if importlib.util.find_spec("orjson"):
         assert Serializer(True).backend == "orjson"
         assert Serializer().backend == "orjson"
+
+
+@pytest.mark.timeout(120)
+def test_max_field_chars_cuts_long_strings_with_a_visible_marker() -> None:
+    """With ``max_field_chars``, every top-level string value longer than the limit (the event
+    included) is cut in the worker, marked with how much was left out, and counted; shorter
+    values and other types are untouched."""
+    sink = MemorySink(keep=5)
+    fapilog.configure_logging(sinks=(sink,), max_field_chars=100)
+    fapilog.log.info("e" * 150, body="b" * 10_000, short="ok", n=12345)
+    assert fapilog.flush(5)
+    (record,) = sink.records
+    assert record["event"] == "e" * 100 + "…[+50 chars]"
+    assert record["body"] == "b" * 100 + "…[+9900 chars]"
+    assert (record["short"], record["n"]) == ("ok", 12345)
+    assert fapilog.stats().truncated_values == 2
+
+
+@pytest.mark.timeout(120)
+def test_max_field_chars_is_off_by_default() -> None:
+    """By default nothing is cut: a 300,000-character value is written whole."""
+    sink = MemorySink(keep=1)
+    fapilog.configure_logging(sinks=(sink,))
+    fapilog.log.info("e", body="z" * 300_000)
+    assert fapilog.flush(5)
+    assert len(sink.records[0]["body"]) == 300_000
+    assert LoggingSettings.from_env({"FAPILOG_MAX_FIELD_CHARS": "none"}).max_field_chars is None

@@ -251,3 +251,29 @@ def test_bad_arg_fields_is_a_clear_error_at_construction() -> None:
         FapilogHandler(arg_fields={"app.audit": (1, 2)})  # type: ignore[dict-item]
     with pytest.raises(ConfigError, match="non-empty sequence"):
         FapilogHandler(arg_fields={"app.audit": ()})
+
+
+def test_stdlib_records_are_routed_into_the_queue() -> None:
+    """FapilogHandler turns logging records into fapilog events with extra and exception."""
+    sink = MemorySink(keep=10)
+    fapilog.configure_logging(sinks=(sink,))
+    std = logging.getLogger("uvicorn.test")
+    handler = FapilogHandler()
+    std.addHandler(handler)
+    std.setLevel(logging.DEBUG)
+    std.propagate = False
+    try:
+        std.info("served %s", "/health", extra={"status": 200})
+        std.debug("below fapilog's level")
+        try:
+            raise ValueError("bad")
+        except ValueError:
+            std.exception("handler failed")
+    finally:
+        std.removeHandler(handler)
+    assert fapilog.flush(5)
+    first, second = sink.records
+    assert first["event"] == "served /health" and first["status"] == 200
+    assert first["logger"] == "uvicorn.test" and first["level"] == "info"
+    assert second["level"] == "error" and "ValueError: bad" in second["exception"]
+    assert fapilog.stats().attempted == 2

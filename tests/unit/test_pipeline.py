@@ -1,5 +1,6 @@
-"""flush()/aflush() wait on a barrier the consumer acknowledges, and a second shutdown waits for
-the first one's acknowledgement: exact, and nothing runs while nobody waits."""
+"""The Pipeline object: a shutdown that gives up stops its threads and freezes its counts;
+flush()/aflush() wait on a barrier the consumer acknowledges, and a second shutdown waits for
+the first one's acknowledgement (exact, and nothing runs while nobody waits)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,40 @@ import pytest
 
 import fapilog
 from fapilog import _lifecycle
-from fapilog._consumer import Consumer
-from fapilog._queue import LogQueue
 from fapilog.sinks import MemorySink
+
+
+def _workers_alive() -> int:
+    """fapilog's threads: the worker and the sinks' writers."""
+    return sum(t.name.startswith("fapilog-") and t.is_alive() for t in threading.enumerate())
+
+
+class Slow(MemorySink):
+    def write(self, lines: Sequence[bytes]) -> None:
+        time.sleep(0.2)
+        super().write(lines)
+
+
+def test_timed_out_shutdown_stops_the_worker_and_freezes_the_counts() -> None:
+    """After a shutdown that gave up, the worker and the writer exit (no busy loop) and the
+    counts stay put: what the slow sink had not taken is failed for it, and the write still in
+    progress when the timeout expired is not counted again when it returns."""
+    before = _workers_alive()
+    fapilog.configure_logging(sinks=(Slow(),), queue_batch_size=10)
+    for i in range(100):
+        fapilog.log.info("e", i=i)
+    final = fapilog.shutdown(timeout=0.1)
+    assert final.failed > 0 and final.sinks[0].failed == final.failed
+    assert final.enqueued == final.delivered + final.failed + final.lost
+    time.sleep(0.5)
+    assert fapilog.stats() == final
+    deadline = time.monotonic() + 5
+    while _workers_alive() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _workers_alive() == before
+
+
+# -- flush barriers and waiting for a shutdown ------------------------------------------------
 
 
 class Gate(MemorySink):
@@ -36,53 +68,6 @@ def _pipeline() -> _lifecycle.Pipeline:
     pipeline = _lifecycle.current_pipeline()
     assert pipeline is not None
     return pipeline
-
-
-def _consumer(sink: MemorySink) -> Consumer:
-    queue = LogQueue(
-        100, wake_at=10, overflow="drop", block_timeout_s=None, sampling_rate=1.0, high_water=1.0
-    )
-    return Consumer(queue, [sink], batch_size=10)
-
-
-def test_a_barrier_already_reached_is_acknowledged_at_once() -> None:
-    """Nothing enqueued yet (target 0): the acknowledgement comes from the barrier call itself."""
-    consumer = _consumer(MemorySink())
-    acknowledged: list[int] = []
-    withdraw = consumer.barrier(0, lambda: acknowledged.append(1))
-    assert acknowledged == [1]
-    withdraw()  # withdrawing an acknowledged barrier is harmless
-    assert acknowledged == [1]
-
-
-def test_a_barrier_is_acknowledged_once_by_the_batch_that_reaches_it() -> None:
-    """Batches finish in order: the barrier at 15 fires when the batch holding event 15 is
-    done (not before, not twice), from the thread that finished it."""
-    consumer = _consumer(MemorySink())  # no writer threads: drain_batch writes inline
-    queue = consumer.queue
-    for i in range(20):
-        assert queue.offer((0.0, "info", f"e{i}", {}, {}, {}))
-    acknowledged: list[int] = []
-    consumer.barrier(15, lambda: acknowledged.append(consumer.processed))
-    assert consumer.drain_batch() == 10
-    assert acknowledged == []
-    assert consumer.drain_batch() == 10
-    assert acknowledged == [20]
-    consumer.drain_all()
-    assert acknowledged == [20]
-
-
-def test_a_withdrawn_barrier_is_never_acknowledged() -> None:
-    """A waiter that timed out withdraws its barrier: it is not called later, nor kept."""
-    consumer = _consumer(MemorySink())
-    for i in range(5):
-        consumer.queue.offer((0.0, "info", f"e{i}", {}, {}, {}))
-    acknowledged: list[int] = []
-    withdraw = consumer.barrier(5, lambda: acknowledged.append(1))
-    withdraw()
-    consumer.drain_all()
-    assert acknowledged == []
-    assert consumer._barriers == []
 
 
 @pytest.mark.timeout(30)

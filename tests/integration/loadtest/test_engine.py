@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.integration.test_loadtest_script import SCRIPT, clean_env
+from tests.integration.loadtest.test_main import SCRIPT, clean_env
 
 # The sink takes 20 ms per batch of 50: about 2,500 events/s, against 8,000 logs/s offered.
 SLOW = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import fapilog
 from fapilog.loadtest import main
 from fapilog.loadtest._config import LoadTestConfig, UsageError, parse_config
 
@@ -190,3 +191,77 @@ def test_target_rate_defaults_to_the_offered_total_rate() -> None:
     assert config.effective_target_rate == 500.0
     assert config.as_dict()["target_rate"] == 500.0
     assert parse_config(["--target-rate", "42"], {}).effective_target_rate == 42.0
+
+
+LIBRARY_DEFAULT_MAX_BYTES = fapilog.LoggingSettings().queue_max_bytes
+
+
+def test_defaults_are_no_payload_and_the_librarys_budget() -> None:
+    """Without flags: no payload field, and queue_max_bytes is whatever the library defaults to."""
+    config = parse_config([], {})
+    assert config.payload_bytes == 0
+    assert config.max_bytes == LIBRARY_DEFAULT_MAX_BYTES == 64 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0", 0), ("100000", 100_000), ("1MB", 1_000_000), ("10MiB", 10 * 2**20), ("1_000", 1000)],
+)
+def test_payload_bytes_accepts_integers_and_sizes(text: str, value: int) -> None:
+    """--payload-bytes and LOAD_TEST_PAYLOAD_BYTES read integers and size strings alike."""
+    assert parse_config(["--payload-bytes", text], {}).payload_bytes == value
+    assert parse_config([], {"LOAD_TEST_PAYLOAD_BYTES": text}).payload_bytes == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1024", 1024), ("32MiB", 32 * 2**20), ("500MB", 500_000_000), ("1TiB", 2**40)],
+)
+def test_max_bytes_accepts_what_queue_max_bytes_accepts(text: str, value: int) -> None:
+    """--max-bytes and LOAD_TEST_MAX_BYTES read what FAPILOG_QUEUE_MAX_BYTES reads."""
+    assert parse_config(["--max-bytes", text], {}).max_bytes == value
+    assert parse_config([], {"LOAD_TEST_MAX_BYTES": text}).max_bytes == value
+    assert fapilog.LoggingSettings(queue_max_bytes=text).queue_max_bytes == value
+
+
+def test_flag_beats_environment() -> None:
+    """As for every parameter, the flag wins over its LOAD_TEST_* variable."""
+    config = parse_config(
+        ["--payload-bytes", "5", "--max-bytes", "2KiB"],
+        {"LOAD_TEST_PAYLOAD_BYTES": "7", "LOAD_TEST_MAX_BYTES": "4KiB"},
+    )
+    assert (config.payload_bytes, config.max_bytes) == (5, 2048)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "accepted"),
+    [
+        ("--payload-bytes", "-1", "from 0 to 1GiB"),
+        ("--payload-bytes", "lots", "size such as 1MB"),
+        ("--payload-bytes", "2GiB", "from 0 to 1GiB"),
+        ("--payload-bytes", "1.5.5", "integer number of characters"),
+        ("--max-bytes", "1000", "from 1KiB to 1TiB"),
+        ("--max-bytes", "2TiB", "from 1KiB to 1TiB"),
+        ("--max-bytes", "64 furlongs", "size such as 64MiB or 500MB"),
+        ("--max-bytes", "", "integer number of bytes"),
+    ],
+)
+def test_bad_values_name_flag_value_and_what_is_accepted(
+    flag: str, value: str, accepted: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad value: UsageError naming the flag, the value and the accepted form; main exits 2."""
+    with pytest.raises(UsageError) as caught:
+        parse_config([flag, value], {})
+    message = str(caught.value)
+    assert flag in message
+    assert repr(value) in message
+    assert accepted in message
+    assert main([flag, value]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == message
+
+
+def test_bad_environment_value_names_variable_and_flag() -> None:
+    """A bad LOAD_TEST_MAX_BYTES names the variable and its flag."""
+    with pytest.raises(UsageError, match=r"LOAD_TEST_MAX_BYTES \(--max-bytes\).*'tiny'"):
+        parse_config([], {"LOAD_TEST_MAX_BYTES": "tiny"})

@@ -11,7 +11,13 @@ import pytest
 
 import fapilog
 from fapilog.loadtest import PacedWindow, paced_window
-from fapilog.loadtest._window import RENAMED_FIELDS, WARNING_EVERY
+from fapilog.loadtest._window import (
+    PAYLOAD_SPREAD,
+    RENAMED_FIELDS,
+    WARNING_EVERY,
+    _payload,
+    payload_source,
+)
 from fapilog.sinks import MemorySink
 
 
@@ -133,9 +139,9 @@ def test_bad_arguments_are_rejected(args: tuple[float, ...], kwargs: dict[str, i
         asyncio.run(paced_window(*args, **kwargs))  # type: ignore[arg-type]
 
 
-def test_needs_a_configured_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_needs_a_configured_pipeline() -> None:
     """Without a pipeline there is nothing to measure: a clear error, not a silent autoconfigure."""
-    monkeypatch.setattr("fapilog.loadtest._window.current_pipeline", lambda: None)
+    assert fapilog.stats() == fapilog.PipelineStats()  # the autouse fixture left no pipeline
     with pytest.raises(RuntimeError, match="configure_logging"):
         asyncio.run(paced_window(10, 100.0))
 
@@ -195,3 +201,40 @@ def test_total_rate_is_required_once(kwargs: dict[str, float], message: str) -> 
     fapilog.configure_logging(sinks=(MemorySink(),))
     with pytest.raises(TypeError, match=re.escape(message)):
         asyncio.run(paced_window(10, **kwargs))
+
+
+def test_each_payload_is_a_fresh_string_of_exactly_n_characters() -> None:
+    """Consecutive calls get distinct str objects of N characters, differing in content."""
+    n = 100_000
+    source = payload_source(n)
+    assert len(source) == n + PAYLOAD_SPREAD
+    first, second = _payload(source, n, 0), _payload(source, n, 1)
+    assert len(first) == len(second) == n
+    assert first is not second and first is not source
+    assert first != second
+    assert _payload(source, n, PAYLOAD_SPREAD) == first  # content repeats, the object does not
+    assert _payload(source, n, PAYLOAD_SPREAD) is not first
+
+
+@pytest.mark.timeout(30)
+def test_paced_window_sends_the_payload_field_on_every_call() -> None:
+    """With payload_bytes every event carries 'payload' of that length; without it, none."""
+
+    async def scenario(payload_bytes: int) -> list[dict[str, object]]:
+        sink = MemorySink(keep=100)
+        fapilog.configure_logging(sinks=(sink,))
+        await paced_window(40, 2000.0, 2, payload_bytes=payload_bytes)
+        await fapilog.ashutdown()
+        return sink.records
+
+    records = asyncio.run(scenario(3000))
+    assert len(records) == 40
+    assert all(len(str(r["payload"])) == 3000 for r in records)
+    assert len({str(r["payload"])[:50] for r in records}) > 1
+    assert all("payload" not in r for r in asyncio.run(scenario(0)))
+
+
+def test_paced_window_rejects_a_negative_payload() -> None:
+    """payload_bytes < 0 is a programming error, refused before any call."""
+    with pytest.raises(ValueError, match="payload_bytes"):
+        asyncio.run(paced_window(1, 10.0, payload_bytes=-1))

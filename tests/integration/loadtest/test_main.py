@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "scripts" / "load_test_log_queue.py"
 TINY = ["--concurrency", "2", "--rate", "400", "--duration", "0.25", "--warmup", "0.05"]
 FIRST_LINES = [

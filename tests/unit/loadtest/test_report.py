@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -307,3 +308,76 @@ EXPECTED_RUN_KEYS = {
     "rss_growth_mib",
     "passed",
 }
+
+
+def with_rss(run: RunResult, start_kib: int, end_kib: int, too_large: int = 0) -> RunResult:
+    return dataclasses.replace(
+        run, rss_start_kib=start_kib, rss_end_kib=end_kib, dropped_too_large=too_large
+    )
+
+
+def test_text_report_states_process_peak_growth_and_budget() -> None:
+    """One line: process peak MiB, the growth during the run and queue_max_bytes in MiB."""
+    config = LoadTestConfig(payload_bytes=1_000_000, max_bytes=32 * 2**20)
+    report = text_report(with_rss(make_run(config=config), 40 * 1024, 120 * 1024))
+    assert (
+        "Peak RSS: 120 MiB process peak (ru_maxrss, since the process started; "
+        "+80 MiB during the run; queue_max_bytes 32 MiB)"
+    ) in report
+    assert "payload_bytes=1,000,000 max_bytes=33,554,432" in report
+    assert "Dropped as too large" not in report
+
+
+def test_text_report_shows_dropped_too_large_only_when_non_zero() -> None:
+    """A non-zero dropped_too_large gets its own line, after the four fixed lines."""
+    report = text_report(with_rss(make_run(), 1024, 2048, too_large=7))
+    lines = report.splitlines()
+    assert lines[2] == "Dropped: 125"
+    assert any(line.startswith("Dropped as too large: 7 (") for line in lines[4:])
+
+
+def test_text_report_without_rss_says_unknown() -> None:
+    """Where ru_maxrss is unavailable the line says so instead of inventing a number."""
+    report = text_report(make_run())
+    assert "Peak RSS: unknown" in report
+    assert "queue_max_bytes 64 MiB" in report
+
+
+def test_comparison_table_has_peak_rss_rows_and_the_lifetime_caveat() -> None:
+    """--strategy all: a peak RSS row and a growth row per strategy, and the process-peak note."""
+    runs = [
+        with_rss(make_run(strategy="drop"), 30 * 1024, 100 * 1024),
+        with_rss(make_run(strategy="block"), 100 * 1024, 150 * 1024, too_large=3),
+        with_rss(make_run(strategy="sample"), 150 * 1024, 150 * 1024),
+    ]
+    table = comparison_table(runs)
+    rows = {line.strip().split("  ")[0]: line.split() for line in table.splitlines()}
+    assert rows["Peak RSS, process (MiB)"][-3:] == ["100", "150", "150"]
+    assert rows["growth during run (MiB)"][-3:] == ["+70", "+50", "+0"]
+    assert rows["Dropped as too large"][-3:] == ["0", "3", "0"]
+    assert "lifetime peak (ru_maxrss)" in table
+    assert "run one strategy per process" in table
+
+
+def test_comparison_table_omits_too_large_row_when_all_zero() -> None:
+    """The 'Dropped as too large' row appears only when some strategy dropped such an event."""
+    table = comparison_table([with_rss(make_run(strategy=s), 1, 2) for s in ("drop", "block")])
+    assert "Dropped as too large" not in table
+
+
+def test_json_runs_carry_rss_budget_and_payload_fields() -> None:
+    """Each JSON run object has peak_rss_mib, rss_growth_mib, max_bytes, payload_bytes."""
+    config = LoadTestConfig(payload_bytes=10_000_000, max_bytes=2**25)
+    run = with_rss(make_run(config=config), 51_200, 512_000, too_large=2)
+    document = json.loads(json.dumps(json_document(config, [run])))
+    assert document["schema"] == "fapilog.loadtest/1"
+    (run_doc,) = document["runs"]
+    assert run_doc["peak_rss_mib"] == 500.0
+    assert run_doc["rss_growth_mib"] == 450.0
+    assert run_doc["max_bytes"] == 2**25
+    assert run_doc["payload_bytes"] == 10_000_000
+    assert run_doc["dropped_too_large"] == 2
+    assert document["config"]["max_bytes"] == 2**25
+    assert document["config"]["payload_bytes"] == 10_000_000
+    unknown = json_document(LoadTestConfig(), [make_run()])["runs"][0]
+    assert unknown["peak_rss_mib"] is None and unknown["rss_growth_mib"] is None

@@ -1,4 +1,4 @@
-"""Sinks: URIs, the debug sink, stdout/stderr, and file rotation that loses nothing."""
+"""FileSink: rotation that loses nothing, appends, torn tails, and its argument checks."""
 
 from __future__ import annotations
 
@@ -9,86 +9,7 @@ from pathlib import Path
 import pytest
 
 import fapilog
-from fapilog import ConfigError
-from fapilog.sinks import FileSink, MemorySink, NullSink, StderrSink, StdoutSink, sink_from_uri
-
-
-def test_uris_build_the_named_sinks(tmp_path: Path) -> None:
-    """Each documented URI gives its sink, with its parameters applied."""
-    assert isinstance(sink_from_uri("stdout"), StdoutSink)
-    assert isinstance(sink_from_uri("stderr"), StderrSink)
-    assert isinstance(sink_from_uri("null"), NullSink)
-    memory = sink_from_uri("memory?keep=5&delay=0.01")
-    assert isinstance(memory, MemorySink)
-    assert (memory.keep, memory.delay) == (5, 0.01)
-    path = tmp_path / "sub" / "app.log"
-    file_sink = sink_from_uri(f"file://{path}?max_bytes=1000&backup_count=2")
-    assert isinstance(file_sink, FileSink)
-    assert (file_sink.path, file_sink.max_bytes, file_sink.backup_count) == (path, 1000, 2)
-    assert path.parent.is_dir()
-    file_sink.close()
-
-
-@pytest.mark.parametrize(
-    "uri",
-    [
-        "kafka://host",
-        "stdot",
-        "file://remote/host.log",
-        "file://",
-        "memory?keep=x",
-        "memory?size=3",
-        "file:///tmp/a.log?max_bytes=-1",
-        "null?x=1",
-    ],
-)
-def test_bad_uris_are_config_errors(uri: str) -> None:
-    """An unknown sink, bad parameter or remote file names FAPILOG_SINKS and lists the URIs."""
-    with pytest.raises(ConfigError) as info:
-        sink_from_uri(uri)
-    assert "FAPILOG_SINKS" in str(info.value)
-    assert "stdout, stderr, null" in str(info.value)
-
-
-def test_non_sink_object_is_rejected() -> None:
-    """An object without write/flush/close is not a sink."""
-    with pytest.raises(ConfigError, match="no write/flush/close"):
-        fapilog.configure_logging(sinks=(object(),))
-
-
-def test_memory_sink_counts_and_keeps_the_last_records() -> None:
-    """MemorySink counts every event and keeps only the last `keep`, parsed."""
-    sink = MemorySink(keep=2)
-    sink.write([b'{"n":1}\n', b'{"n":2}\n', b'{"n":3}\n'])
-    sink.write([b'{"n":4}\n'])
-    assert (sink.count, sink.batches) == (4, 2)
-    assert sink.records == [{"n": 3}, {"n": 4}]
-
-
-@pytest.mark.parametrize(("keep", "delay"), [(-1, 0.0), (0, -1.0), (1.5, 0.0), (0, float("nan"))])
-def test_memory_sink_rejects_bad_arguments(keep: object, delay: object) -> None:
-    """Bad keep/delay raise ValueError naming the argument."""
-    with pytest.raises(ValueError, match="MemorySink"):
-        MemorySink(keep=keep, delay=delay)  # type: ignore[arg-type]
-
-
-def test_stdout_sink_writes_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    """The default stdout sink writes one JSON line per event."""
-    fapilog.configure_logging(sinks=("stdout",))
-    fapilog.log.info("to stdout", n=1)
-    fapilog.shutdown()
-    lines = capsys.readouterr().out.splitlines()
-    assert [json.loads(line)["event"] for line in lines] == ["to stdout"]
-
-
-def test_stderr_sink_writes_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    """The stderr URI writes to stderr, not stdout."""
-    fapilog.configure_logging(sinks=("stderr",))
-    fapilog.log.info("to stderr")
-    fapilog.shutdown()
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert json.loads(captured.err.splitlines()[-1])["event"] == "to stderr"
+from fapilog.sinks import FileSink
 
 
 def _read_all(path: Path, backups: int) -> list[dict[str, object]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_loadtest_script import assert_consistent, clean_env, run
+from tests.integration.loadtest.test_main import assert_consistent, clean_env, run
 
 PAYLOAD = ["--payload-bytes", "100000", "--sink-delay", "0.02", "--concurrency", "2"]
 SHORT = ["--rate", "50", "--duration", "0.5", "--warmup", "0.1"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import fapilog.loadtest
 
 PACKAGE_DIR = Path(fapilog.loadtest.__file__).parent
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "load_test_log_queue.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "load_test_log_queue.py"
 
 
 def test_public_names_are_exactly_these() -> None:

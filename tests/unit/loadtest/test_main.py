@@ -1,8 +1,7 @@
-"""The load test engine and command, in process: accounting, warm-up, exit codes, progress."""
+"""fapilog.loadtest's main(): report and JSON, --check, usage errors, the progress line."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from pathlib import Path
@@ -11,50 +10,9 @@ import pytest
 
 from fapilog.loadtest import main
 from fapilog.loadtest._config import LoadTestConfig
-from fapilog.loadtest._engine import run_strategy
 from fapilog.loadtest._main import _progress_writer
 
 TINY = LoadTestConfig(concurrency=2, rate=500.0, duration=0.2, warmup=0.1)
-
-
-@pytest.mark.parametrize("strategy", ["drop", "block", "sample"])
-def test_counts_cover_the_window_only_and_add_up(strategy: str) -> None:
-    """Warm-up calls are excluded; attempted = enqueued + dropped + sampled out; all delivered."""
-    run = asyncio.run(run_strategy(TINY, strategy))
-    assert run.window.calls == run.attempted == 200  # 2 tasks × 500/s × 0.2 s, no warm-up
-    assert run.attempted == run.enqueued + run.dropped + run.sampled_out
-    assert run.window.calls_enqueued == run.enqueued
-    assert run.delivered == run.enqueued
-    assert run.delivered_source == "memory sink, after drain"
-    assert (run.failed, run.lost) == (0, 0)
-    assert run.loop_lag.count > 0
-    assert run.cpu_s > 0
-    assert 0 < run.loop_thread_cpu_s <= run.cpu_s + 0.01
-
-
-def test_null_sink_delivery_comes_from_the_pipeline() -> None:
-    """Without the memory sink, delivered is the pipeline's own count after the drain."""
-    config = LoadTestConfig(concurrency=1, rate=500.0, duration=0.1, warmup=0.0, sink="null")
-    run = asyncio.run(run_strategy(config, "drop"))
-    assert run.delivered == run.enqueued == 50
-    assert run.delivered_source == "pipeline count, after drain"
-
-
-def test_file_sink_writes_every_event(tmp_path: Path) -> None:
-    """--sink file:PATH writes one JSON line per delivered event."""
-    path = tmp_path / "load.log"
-    config = LoadTestConfig(
-        concurrency=1, rate=500.0, duration=0.1, warmup=0.0, sink=f"file:{path}"
-    )
-    run = asyncio.run(run_strategy(config, "drop"))
-    assert len(path.read_text().splitlines()) == run.delivered == 50
-
-
-def test_loop_worker_runs_on_the_test_loop() -> None:
-    """worker=loop is configured from inside the running loop, so it works."""
-    config = LoadTestConfig(concurrency=2, rate=500.0, duration=0.1, warmup=0.0, worker="loop")
-    run = asyncio.run(run_strategy(config, "block"))
-    assert run.delivered == run.enqueued == 100
 
 
 def test_main_prints_the_report_and_writes_consistent_json(

@@ -1,14 +1,15 @@
-"""Memory bounded in bytes as well as in events (``queue_max_bytes``), and long values cut to
-``max_field_chars``. Peak RSS is read from the kernel (``ru_maxrss``) in a child process."""
+"""The queue's byte budget and memory with real payloads: megabyte events into a slow sink,
+the budget under drop/block/sample, a huge queue that costs nothing up front."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tracemalloc
 
 import pytest
 
 import fapilog
-from fapilog import ConfigError, LoggingSettings
 from fapilog.sinks import MemorySink
 from tests.faults._child import run_child
 
@@ -117,53 +118,9 @@ def test_a_large_event_charge_is_given_back_when_written() -> None:
     assert sink.count == 200 and fapilog.stats().dropped == 0
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [("64MiB", 64 * 1024**2), ("500MB", 500_000_000), ("1_048_576", 1_048_576), ("2 GiB", 2 << 30)],
-)
-def test_queue_max_bytes_takes_sizes(raw: str, expected: int) -> None:
-    """``FAPILOG_QUEUE_MAX_BYTES`` takes plain bytes or a size with a decimal (kB, MB, GB) or
-    binary (KiB, MiB, GiB) unit."""
-    assert LoggingSettings.from_env({"FAPILOG_QUEUE_MAX_BYTES": raw}).queue_max_bytes == expected
-
-
-@pytest.mark.parametrize("raw", ["lots", "10XB", "-5MB", "100", "2TiB"])
-def test_bad_queue_max_bytes_is_a_config_error(raw: str) -> None:
-    """A size that does not parse or falls outside 1 KiB … 1 TiB names the variable, the value
-    and what is accepted."""
-    with pytest.raises(ConfigError, match=r"^FAPILOG_QUEUE_MAX_BYTES .*64MiB or 500MB"):
-        LoggingSettings.from_env({"FAPILOG_QUEUE_MAX_BYTES": raw})
-
-
-def test_max_field_chars_cuts_long_strings_with_a_visible_marker() -> None:
-    """With ``max_field_chars``, every top-level string value longer than the limit (the event
-    included) is cut in the worker, marked with how much was left out, and counted; shorter
-    values and other types are untouched."""
-    sink = MemorySink(keep=5)
-    fapilog.configure_logging(sinks=(sink,), max_field_chars=100)
-    fapilog.log.info("e" * 150, body="b" * 10_000, short="ok", n=12345)
-    assert fapilog.flush(5)
-    (record,) = sink.records
-    assert record["event"] == "e" * 100 + "…[+50 chars]"
-    assert record["body"] == "b" * 100 + "…[+9900 chars]"
-    assert (record["short"], record["n"]) == ("ok", 12345)
-    assert fapilog.stats().truncated_values == 2
-
-
-def test_max_field_chars_is_off_by_default() -> None:
-    """By default nothing is cut: a 300,000-character value is written whole."""
-    sink = MemorySink(keep=1)
-    fapilog.configure_logging(sinks=(sink,))
-    fapilog.log.info("e", body="z" * 300_000)
-    assert fapilog.flush(5)
-    assert len(sink.records[0]["body"]) == 300_000
-    assert LoggingSettings.from_env({"FAPILOG_MAX_FIELD_CHARS": "none"}).max_field_chars is None
-
-
 def test_a_cancelled_wait_gives_its_charge_back() -> None:
     """Under ``block``, awaitable calls cancelled while they wait for room (a client that went
     away) give back the bytes they were charged: the budget counts only what is really held."""
-    import asyncio
 
     big = "x" * 65_536
 
@@ -188,3 +145,16 @@ def test_a_cancelled_wait_gives_its_charge_back() -> None:
 
     charged, really_held = asyncio.run(main())
     assert charged <= really_held
+
+
+def test_a_huge_queue_costs_no_memory_before_events_exist() -> None:
+    """``queue_maxsize`` at its upper bound (10 million) allocates next to nothing at configure
+    time: slot tokens are made as the queue fills (at 861a157, 10**8 took 730 MB up front)."""
+    tracemalloc.start()
+    try:
+        fapilog.configure_logging(sinks=("null",), queue_maxsize=10_000_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000
+    assert sum(fapilog.log.info("e", i=i) for i in range(10_000)) == 10_000
