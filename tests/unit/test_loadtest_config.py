@@ -190,3 +190,17 @@ def test_target_rate_defaults_to_the_offered_rate() -> None:
     assert config.effective_target_rate == 500.0
     assert config.as_dict()["target_rate"] == 500.0
     assert parse_config(["--target-rate", "42"], {}).effective_target_rate == 42.0
+
+
+def test_strategy_and_worker_choices_are_the_settings_types() -> None:
+    """The load test accepts exactly the settings' overflow strategies and worker kinds (their
+    Literal types, one list), and `--strategy all` runs the strategies in the settings' order."""
+    from typing import get_args
+
+    from fapilog._settings import OVERFLOW_STRATEGIES, WORKER_KINDS, Overflow, WorkerKind
+
+    assert get_args(Overflow) == OVERFLOW_STRATEGIES
+    assert get_args(WorkerKind) == WORKER_KINDS
+    assert parse_config(["--strategy", "all"], {}).strategies == get_args(Overflow)
+    for worker in get_args(WorkerKind):
+        assert parse_config(["--worker", worker], {}).worker == worker
