@@ -29,7 +29,7 @@ test-queue-load:
 
 ## fapilog against logging.handlers.QueueHandler, same run (stdlib only).
 bench-quick:
-	$(PYTHON) bench/quick_enqueue.py
+	$(PYTHON) -m bench.load.quick
 
 clean:
 	rm -rf $(VENV) .nox .bench .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -2,7 +2,7 @@
 
     nox -l                          # list sessions
     nox -s tests                    # pytest on every installed Python of the matrix
-    nox -s bench-3.12 -- --fast     # one Python; arguments after -- reach bench/bench_enqueue.py
+    nox -s bench-3.12 -- --fast     # one Python; arguments after -- reach bench.load.enqueue
     BENCH_STRATEGIES=drop BENCH_MAXSIZES=1000 BENCH_FAST=1 nox -s bench   # a trimmed matrix
     nox -s bench_compare            # gate .bench/*.json (+ bench/baseline/ when present)
     nox -s bench_peers-3.11         # fapilog ÷ stdlib/structlog/picologging: CPU and latency
@@ -12,6 +12,9 @@
     nox -s gate_power -- 10         # how often bench_ab flags known slowdowns (and false alarms)
     nox -s docs                     # the manuals under docs/: mkdocs build --strict into site/
 
+The benchmark commands run from the repository root as ``python -m bench.<role>.<module>``
+(bench/load drives and measures, bench/judge decides, bench/report formats).
+
 A Python of the matrix that is not installed is skipped with a warning locally, and is an error
 when ``CI`` is set (GitHub Actions and ``.ci/run`` set it), so CI never skips one silently.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import nox
@@ -33,15 +37,17 @@ LINT_PATHS = ("src", "tests", "bench", "scripts", "noxfile.py")
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
 
 # The benchmark matrix: each axis can be trimmed with an environment variable (comma-separated),
-# and anything after `--` is passed to bench/bench_enqueue.py last, so it wins.
+# and anything after `--` is passed to bench.load.enqueue last, so it wins.
 BENCH_AXES = {
     "BENCH_STRATEGIES": ("--strategies", "drop,block,sample"),
     "BENCH_MAXSIZES": ("--maxsizes", "100,1000,10000"),
     "BENCH_WORKERS": ("--workers", "thread,loop"),
     "BENCH_LOADS": ("--loads", "nominal,overload"),
-    "BENCH_RATES": ("--rates", "10000"),
+    "BENCH_TOTAL_RATES": ("--total-rates", "10000"),  # calls/s of all producers together
     "BENCH_FAMILIES": ("--families", "enqueue,throughput,cpu"),
 }
+# Old spellings of the axes' variables: still read for this release, with a warning.
+DEPRECATED_BENCH_AXES = {"BENCH_RATES": "BENCH_TOTAL_RATES"}
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = "CI" in os.environ
@@ -76,19 +82,30 @@ def _bench_output(python: str) -> Path:
     return path
 
 
+def _bench_axes(environ: Mapping[str, str], warn: Callable[[str], object]) -> list[str]:
+    """bench.load.enqueue's options from the BENCH_* variables (a deprecated name warns)."""
+    values = dict(environ)
+    for old, new in DEPRECATED_BENCH_AXES.items():
+        if old in values:
+            warn(f"{old} is deprecated and will be removed in the next release; use {new}")
+            values.setdefault(new, values[old])
+    args = []
+    for env, (option, default) in BENCH_AXES.items():
+        args += [option, values.get(env, default)]
+    return args
+
+
 @nox.session(python=PYTHONS)
 def bench(session: nox.Session) -> None:
     """The pyperf matrix on one Python; writes one pyperf JSON file under .bench/."""
     session.install(".[bench,fast]")
-    args = []
-    for env, (option, default) in BENCH_AXES.items():
-        args += [option, os.environ.get(env, default)]
+    args = _bench_axes(os.environ, session.warn)
     if os.environ.get("BENCH_FAST", "") not in ("", "0"):
         args.append("--fast")
     output = _bench_output(str(session.python))
     started = time.monotonic()
     session.run(
-        "python", "bench/bench_enqueue.py", "--output", str(output), *args, *session.posargs
+        "python", "-m", "bench.load.enqueue", "--output", str(output), *args, *session.posargs
     )
     session.log(f"wrote {output} in {time.monotonic() - started:.0f} s")
 
@@ -100,7 +117,7 @@ def bench_peers(session: nox.Session) -> None:
     Writes ``.bench-peers/peers-<python>-<UTC time>.json`` (pyperf) and ``.md`` (the table).
     The peers are installed here only, never as fapilog's dependencies; picologging has no
     wheel for every Python, so it is skipped (with a message) where it does not install.
-    Posargs reach bench/bench_peers.py (e.g. ``-- --rounds 5 --events 100000``).
+    Posargs reach bench.load.peers (e.g. ``-- --rounds 5 --events 100000``).
     """
     session.install(".[bench,fast]", "structlog>=24.1")
     try:
@@ -114,7 +131,8 @@ def bench_peers(session: nox.Session) -> None:
     output = out_dir / f"peers-{session.python}-{stamp}.json"
     session.run(
         "python",
-        "bench/bench_peers.py",
+        "-m",
+        "bench.load.peers",
         "--output",
         str(output),
         "--markdown",
@@ -136,7 +154,7 @@ def bench_compare(session: nox.Session) -> None:
     )
     if baseline and "--baseline" not in args:
         args += ["--baseline", baseline]
-    session.run("python", "bench/bench_compare.py", *args)
+    session.run("python", "-m", "bench.judge.compare", *args)
 
 
 @nox.session
@@ -149,12 +167,12 @@ def loadtest(session: nox.Session) -> None:
 @nox.session
 def bench_service(session: nox.Session) -> None:
     """Logging in a real ASGI service: uvicorn + Starlette under load on loopback, per logging
-    variant (none, stdlib QueueHandler, structlog, fapilog …); posargs reach bench/service/run.py
-    (e.g. -- --long, -- --variants none,stdlib,fapilog_drop). Uses wrk when it is on PATH
-    (Debian: apt-get install wrk), else bench/service/loadgen.py."""
+    variant (none, stdlib QueueHandler, structlog, fapilog …); posargs reach
+    bench.load.service.run (e.g. -- --long, -- --variants none,stdlib,fapilog_drop). Uses wrk
+    when it is on PATH (Debian: apt-get install wrk), else bench/load/service/loadgen.py."""
     # The peers and the server are this session's dependencies only, never the library's.
     session.install(".[fast]", "uvicorn>=0.30", "starlette>=0.37", "structlog>=24.1")
-    session.run("python", "bench/service/run.py", *session.posargs)
+    session.run("python", "-m", "bench.load.service.run", *session.posargs)
 
 
 @nox.session
@@ -180,11 +198,13 @@ def workflows(session: nox.Session) -> None:
 
 @nox.session
 def bench_ab(session: nox.Session) -> None:
-    """Same-runner A/B of two git revisions (posargs: BASE [HEAD] [--full] …); bench/ab.py."""
+    """Same-runner A/B of two git revisions (posargs: BASE [HEAD] [--full] …); bench.judge.ab."""
     if not session.posargs:
         session.error("usage: nox -s bench_ab -- BASE [HEAD] [--full] [--rounds N]")
-    session.install("pyperf>=2.7")  # reads the pyperf files; each side gets its own venv
-    session.run("python", "bench/ab.py", *session.posargs)
+    # pyperf reads the pyperf files, fapilog names the matrix's strategies and workers; each
+    # side is measured in a venv of its own.
+    session.install("pyperf>=2.7", ".")
+    session.run("python", "-m", "bench.judge.ab", *session.posargs)
 
 
 @nox.session
@@ -192,5 +212,5 @@ def gate_power(session: nox.Session) -> None:
     """bench_ab's power on throw-away slowed commits (posargs: N [--slowdowns 10,20,50] …)."""
     if not session.posargs:
         session.error("usage: nox -s gate_power -- N [--slowdowns 10,20,50] [--no-full]")
-    session.install("pyperf>=2.7")
-    session.run("python", "bench/gate_power.py", *session.posargs)
+    session.install("pyperf>=2.7", ".")
+    session.run("python", "-m", "bench.judge.gate_power", *session.posargs)

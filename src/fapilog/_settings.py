@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from fapilog._errors import ConfigError
 from fapilog._levels import accepted_levels, parse_level
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 Overflow = Literal["drop", "block", "sample"]
 WorkerKind = Literal["thread", "loop"]
 
-OVERFLOW_STRATEGIES: tuple[str, ...] = ("drop", "block", "sample")
-WORKER_KINDS: tuple[str, ...] = ("thread", "loop")
+OVERFLOW_STRATEGIES: tuple[Overflow, ...] = get_args(Overflow)
+WORKER_KINDS: tuple[WorkerKind, ...] = get_args(WorkerKind)
 ENV_PREFIX = "FAPILOG_"
 
 

@@ -12,14 +12,24 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn, TypeVar
 
 from fapilog._errors import ConfigError
-from fapilog._settings import BOUNDS, LoggingSettings, parse_size
+from fapilog._settings import (
+    BOUNDS,
+    OVERFLOW_STRATEGIES,
+    WORKER_KINDS,
+    LoggingSettings,
+    Overflow,
+    WorkerKind,
+    parse_size,
+)
 
 __all__ = ["STRATEGIES", "LoadTestConfig", "UsageError", "parse_config"]
 
-STRATEGIES = ("drop", "block", "sample")
+#: The overflow strategies, in the order ``--strategy all`` runs them: the settings' own.
+STRATEGIES: tuple[Overflow, ...] = OVERFLOW_STRATEGIES
+_Choice = TypeVar("_Choice", bound=str)
 PROG = "fapilog-loadtest"
 
 
@@ -35,13 +45,13 @@ class LoadTestConfig:
     rate: float = 1000.0
     duration: float = 5.0
     warmup: float = 1.0
-    strategy: str = "drop"
+    strategy: Overflow | Literal["all"] = "drop"
     maxsize: int = 10_000
     batch_size: int = 256
     flush_interval: float = 0.1
     block_timeout: float | None = 1.0
     sampling_rate: float = 0.1
-    worker: str = "thread"
+    worker: WorkerKind = "thread"
     threads: int = 0
     sink: str = "memory"
     sink_delay: float = 0.0
@@ -69,7 +79,7 @@ class LoadTestConfig:
         return self.offered_total_rate if self.target_rate is None else self.target_rate
 
     @property
-    def strategies(self) -> tuple[str, ...]:
+    def strategies(self) -> tuple[Overflow, ...]:
         return STRATEGIES if self.strategy == "all" else (self.strategy,)
 
     def as_dict(self) -> dict[str, Any]:
@@ -116,13 +126,14 @@ def _integer(low: int) -> Callable[[str], int]:
     return parse
 
 
-def _choice(*choices: str) -> Callable[[str], str]:
+def _choice(*choices: _Choice) -> Callable[[str], _Choice]:
     accepted = "one of " + "|".join(choices)
 
-    def parse(text: str) -> str:
-        if text not in choices:
-            raise ValueError(accepted)
-        return text
+    def parse(text: str) -> _Choice:
+        for choice in choices:
+            if text == choice:
+                return choice
+        raise ValueError(accepted)
 
     return parse
 
@@ -239,7 +250,13 @@ _PARAMS = (
         _number(0.0, inclusive=True, high=1.0),
         "sample: share of sub-WARNING events enqueued at or above the high water",
     ),
-    _Param("worker", "--worker", "thread|loop", _choice("thread", "loop"), "where the worker runs"),
+    _Param(
+        "worker",
+        "--worker",
+        "|".join(WORKER_KINDS),
+        _choice(*WORKER_KINDS),
+        "where the worker runs",
+    ),
     _Param("threads", "--threads", "N", _integer(0), "producer threads on top of the tasks"),
     _Param("sink", "--sink", "memory|null|stdout|file:PATH", _sink, "where events go"),
     _Param(

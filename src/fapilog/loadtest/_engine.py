@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import fapilog
+from fapilog._settings import Overflow
 from fapilog.loadtest._config import PROG, LoadTestConfig, UsageError
 from fapilog.loadtest._histogram import LatencyHistogram
 from fapilog.loadtest._window import PacedWindow, paced_window, payload_source
@@ -180,7 +181,7 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 async def run_strategy(
-    config: LoadTestConfig, strategy: str, *, progress: Callable[[str], None] | None = None
+    config: LoadTestConfig, strategy: Overflow, *, progress: Callable[[str], None] | None = None
 ) -> RunResult:
     """Measure ``strategy`` under ``config``'s load on a fresh pipeline, then shut it down."""
     sink = _make_sink(config)
@@ -192,12 +193,12 @@ async def run_strategy(
             level="INFO",
             sinks=(sink,),
             queue_maxsize=config.maxsize,
-            queue_overflow=strategy,  # type: ignore[arg-type]  # validated by _config
+            queue_overflow=strategy,
             queue_batch_size=config.batch_size,
             queue_flush_interval=config.flush_interval,
             queue_block_timeout=config.block_timeout,
             sampling_rate=config.sampling_rate,
-            worker=config.worker,  # type: ignore[arg-type]  # validated by _config
+            worker=config.worker,
             queue_max_bytes=config.max_bytes,
         )
     )

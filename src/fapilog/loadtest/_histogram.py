@@ -13,8 +13,12 @@ collection (CPython still creates the incremented ints; that cost is constant pe
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TypeVar
 
-__all__ = ["MAX_TRACKABLE_NS", "RELATIVE_ERROR", "LatencyHistogram"]
+__all__ = ["MAX_TRACKABLE_NS", "RELATIVE_ERROR", "LatencyHistogram", "nearest_rank", "percentile"]
+
+_T = TypeVar("_T")
 
 _SUB_BITS = 7
 SUB_BUCKETS = 1 << _SUB_BITS  # 128 buckets per octave: 1/256 worst-case error at the midpoint
@@ -26,6 +30,29 @@ _BUCKETS = (_MAX_SHIFT << _SUB_BITS) + _EXACT_LIMIT
 RELATIVE_ERROR = 1.0 / (SUB_BUCKETS << 1)
 #: Larger values saturate into the last bucket (``max_ns`` stays exact).
 MAX_TRACKABLE_NS = 1 << (_MAX_SHIFT + _SUB_BITS + 1)
+
+
+def nearest_rank(p: float, count: int) -> int:
+    """The 1-based rank of the ``p``-th percentile among ``count`` sorted values (``count`` >= 1).
+
+    The nearest-rank definition, fapilog's one: the smallest value that at least ``p`` % of the
+    values are less than or equal to, with no interpolation, so a percentile is always a value
+    that was measured. ``p`` = 0 is the first (the minimum), ``p`` = 100 the last (the maximum).
+    """
+    if not 0.0 <= p <= 100.0:
+        raise ValueError(f"percentile must be within [0, 100], got {p!r}")
+    return min(count, max(1, math.ceil(p / 100.0 * count)))
+
+
+def percentile(ordered: Sequence[_T], p: float) -> _T:
+    """The nearest-rank ``p``-th percentile of ``ordered`` (sorted ascending, not empty).
+
+    The same definition as :meth:`LatencyHistogram.percentile`, on every sample kept instead of
+    on buckets; the benchmarks (``bench/``) use it where they keep their samples.
+    """
+    if not ordered:
+        raise ValueError("percentile of no values")
+    return ordered[nearest_rank(p, len(ordered)) - 1]
 
 
 def _bucket_lower_and_width(index: int) -> tuple[int, int]:
@@ -92,11 +119,11 @@ class LatencyHistogram:
         ``percentile(0)`` is the minimum and ``percentile(100)`` the maximum, both exact.
         An empty histogram returns 0.
         """
-        if not 0.0 <= p <= 100.0:
-            raise ValueError(f"percentile must be within [0, 100], got {p!r}")
         if self.count == 0:
+            if not 0.0 <= p <= 100.0:
+                raise ValueError(f"percentile must be within [0, 100], got {p!r}")
             return 0
-        rank = max(1, math.ceil(p / 100.0 * self.count))
+        rank = nearest_rank(p, self.count)
         if rank == 1:
             return self._min_ns
         if rank >= self.count:

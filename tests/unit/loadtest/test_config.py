@@ -265,3 +265,15 @@ def test_bad_environment_value_names_variable_and_flag() -> None:
     """A bad LOAD_TEST_MAX_BYTES names the variable and its flag."""
     with pytest.raises(UsageError, match=r"LOAD_TEST_MAX_BYTES \(--max-bytes\).*'tiny'"):
         parse_config([], {"LOAD_TEST_MAX_BYTES": "tiny"})
+def test_strategy_and_worker_choices_are_the_settings_types() -> None:
+    """The load test accepts exactly the settings' overflow strategies and worker kinds (their
+    Literal types, one list), and `--strategy all` runs the strategies in the settings' order."""
+    from typing import get_args
+
+    from fapilog._settings import OVERFLOW_STRATEGIES, WORKER_KINDS, Overflow, WorkerKind
+
+    assert get_args(Overflow) == OVERFLOW_STRATEGIES
+    assert get_args(WorkerKind) == WORKER_KINDS
+    assert parse_config(["--strategy", "all"], {}).strategies == get_args(Overflow)
+    for worker in get_args(WorkerKind):
+        assert parse_config(["--worker", worker], {}).worker == worker

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fapilog.loadtest import RELATIVE_ERROR, LatencyHistogram
-from fapilog.loadtest._histogram import MAX_TRACKABLE_NS
+from fapilog.loadtest._histogram import MAX_TRACKABLE_NS, percentile
 
 
 def exact_percentile(samples: list[int], p: float) -> int:
@@ -143,3 +143,26 @@ def test_memory_is_fixed_whatever_the_sample_count() -> None:
     finally:
         tracemalloc.stop()
     assert after - before < 16_384
+
+
+@settings(max_examples=200, deadline=None)
+@given(samples=latencies, p=percentiles)
+def test_percentile_of_kept_samples_is_the_nearest_rank(samples: list[int], p: float) -> None:
+    """percentile() on sorted samples is the exact nearest-rank value the histogram approximates
+    (the one definition the benchmarks in bench/ use too)."""
+    assert percentile(sorted(samples), p) == exact_percentile(samples, p)
+
+
+def test_percentile_picks_a_measured_value_without_interpolation() -> None:
+    """Of 1..100, p50 is the 50th value, p99 the 99th, p99.9 and p100 the largest, p0 the
+    smallest: never a value between two samples, never one rank too high."""
+    ordered = list(range(1, 101))
+    assert [percentile(ordered, p) for p in (0, 50, 99, 99.9, 100)] == [1, 50, 99, 100, 100]
+    assert percentile([0.25, 0.5], 50) == 0.25
+
+
+@pytest.mark.parametrize(("ordered", "p"), [([], 50.0), ([1, 2], 101.0), ([1, 2], -1.0)])
+def test_percentile_of_nothing_or_outside_0_to_100_fails(ordered: list[int], p: float) -> None:
+    """No samples, or a percentile outside [0, 100]: ValueError naming what is wrong."""
+    with pytest.raises(ValueError, match="percentile"):
+        percentile(ordered, p)

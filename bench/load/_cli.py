@@ -1,0 +1,39 @@
+"""Command-line pieces the load drivers share: a renamed flag that keeps working for a release.
+
+Standard library only: ``quick`` runs without anything installed, and ``bench.judge.ab`` copies
+this file beside the harness (``enqueue.py``) it runs against each side's library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+class DeprecatedAlias(argparse.Action):
+    """The old spelling of a flag: stores into the new one's destination and says so on stderr.
+
+    ``parser.add_argument("--tasks", dest="concurrency", action=DeprecatedAlias,
+    new="--concurrency", type=int)``
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str, **kwargs: Any) -> None:
+        self.new = new
+        kwargs.setdefault("help", f"deprecated spelling of {new}")
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        print(
+            f"{parser.prog}: warning: {option_string} is deprecated and will be removed in the "
+            f"next release; use {self.new}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)

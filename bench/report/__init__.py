@@ -1,0 +1,1 @@
+"""Turn the judges' rows into what people read: Markdown and JSON tables, the chart."""
