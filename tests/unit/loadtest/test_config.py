@@ -265,6 +265,8 @@ def test_bad_environment_value_names_variable_and_flag() -> None:
     """A bad LOAD_TEST_MAX_BYTES names the variable and its flag."""
     with pytest.raises(UsageError, match=r"LOAD_TEST_MAX_BYTES \(--max-bytes\).*'tiny'"):
         parse_config([], {"LOAD_TEST_MAX_BYTES": "tiny"})
+
+
 def test_strategy_and_worker_choices_are_the_settings_types() -> None:
     """The load test accepts exactly the settings' overflow strategies and worker kinds (their
     Literal types, one list), and `--strategy all` runs the strategies in the settings' order."""
