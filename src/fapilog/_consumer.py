@@ -220,9 +220,15 @@ class Consumer:
         """The barriers reached now (under the count lock); they are fired once the lock is
         released."""
         processed, frozen = self.processed, self.frozen
-        due = [ack for target, ack in self._barriers if frozen or processed >= target]
-        if due:
-            self._barriers = [e for e in self._barriers if not (frozen or processed >= e[0])]
+        # Swapped out first: a barrier added meanwhile (a signal handler that flushes, on this
+        # thread) lands in the new list instead of being dropped by the partition below.
+        barriers, self._barriers = self._barriers, []
+        due = []
+        for entry in barriers:
+            if frozen or processed >= entry[0]:
+                due.append(entry[1])
+            else:
+                self._barriers.append(entry)
         return due
 
     def wait_idle(self, deadline: float | None) -> bool:

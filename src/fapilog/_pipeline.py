@@ -158,8 +158,11 @@ class Pipeline:
         acknowledged = threading.Lock()
         acknowledged.acquire()
         withdraw = self.consumer.barrier(target, acknowledged.release)
+        consumer = self.consumer
         try:
-            while True:
+            # Each slice also looks at the count itself, so even a missed acknowledgement costs
+            # one slice, not the whole timeout.
+            while consumer.processed < target and not consumer.frozen:
                 self.queue.wake()
                 left = _WAIT_SLICE_S
                 if deadline is not None:
@@ -170,7 +173,7 @@ class Pipeline:
                     break
         finally:
             withdraw()
-        return self.consumer.processed >= target
+        return consumer.processed >= target
 
     async def aflush(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT_S) -> bool:
         import asyncio
@@ -186,7 +189,7 @@ class Pipeline:
         acknowledged: asyncio.Future[None] = loop.create_future()
         withdraw = consumer.barrier(target, future_waker(acknowledged, loop))
         try:
-            while not acknowledged.done():
+            while not acknowledged.done() and consumer.processed < target and not consumer.frozen:
                 self.queue.wake()
                 left = _WAIT_SLICE_S
                 if deadline is not None:
