@@ -1,7 +1,9 @@
 """nox sessions: tests, lint, the benchmark matrix and its gate, the load test, workflow checks.
 
     nox -l                          # list sessions
-    nox -s tests                    # pytest on every installed Python of the matrix
+    nox -s tests                    # pytest + the coverage gate on every installed Python
+    nox -s tests-3.12 -- tests/unit/test_queue.py --no-cov   # one module, no gate
+    nox -s lint                     # pre-commit (ruff, ruff-format), mypy --strict, lint-imports
     nox -s bench-3.12 -- --fast     # one Python; arguments after -- reach bench.load.enqueue
     BENCH_STRATEGIES=drop BENCH_MAXSIZES=1000 BENCH_FAST=1 nox -s bench   # a trimmed matrix
     nox -s bench_compare            # gate .bench/*.json (+ bench/baseline/ when present)
@@ -15,25 +17,41 @@
 The benchmark commands run from the repository root as ``python -m bench.<role>.<module>``
 (bench/load drives and measures, bench/judge decides, bench/report formats).
 
-A Python of the matrix that is not installed is skipped with a warning locally, and is an error
-when ``CI`` is set (GitHub Actions and ``.ci/run`` set it), so CI never skips one silently.
+The matrix is the ``Programming Language :: Python :: 3.X`` classifiers of pyproject.toml (the
+one place the supported versions are written; tests/unit/test_tooling.py checks that the
+workflows' matrices and ``requires-python`` agree with them). A Python of the matrix that is not
+installed is skipped with a warning locally, and is an error when ``CI`` is set (GitHub Actions
+and ``.ci/run`` set it), so CI never skips one silently.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
+import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import nox
 
-PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
 ROOT = Path(__file__).resolve().parent
 BENCH_DIR = ROOT / ".bench"
 BASELINE_DIR = ROOT / "bench" / "baseline"
-# What `make lint` checks too (a bare `ruff format .` would also reformat Markdown code blocks).
-LINT_PATHS = ("src", "tests", "bench", "scripts", "noxfile.py")
+
+
+def _supported_pythons() -> list[str]:
+    """The ``Programming Language :: Python :: 3.X`` classifiers of pyproject.toml, in order."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        classifiers = tomllib.load(f)["project"]["classifiers"]
+    pattern = re.compile(r"Programming Language :: Python :: (3\.\d+)")
+    versions = [m[1] for c in classifiers if (m := pattern.fullmatch(c))]
+    if not versions:
+        raise SystemExit("pyproject.toml has no 'Programming Language :: Python :: 3.X' classifier")
+    return versions
+
+
+PYTHONS = _supported_pythons()
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
 
 # The benchmark matrix: each axis can be trimmed with an environment variable (comma-separated),
@@ -56,17 +74,18 @@ nox.options.sessions = ["lint", "tests"]
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """pytest (posargs are passed to pytest)."""
+    """pytest with the coverage gate (fail_under in pyproject.toml); posargs reach pytest, so
+    ``-- tests/unit/test_queue.py --no-cov`` runs one module without the gate."""
     session.install(".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "--cov=fapilog", "--cov-report=term", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check, mypy --strict on src/, the import layers (lint-imports)."""
+    """pre-commit on every file (ruff, ruff-format: .pre-commit-config.yaml), mypy --strict,
+    and the import layers ([tool.importlinter] in pyproject.toml: lint-imports)."""
     session.install(".[lint,fast]")  # orjson ships its types; mypy needs them for _serialize
-    session.run("ruff", "check", *LINT_PATHS)
-    session.run("ruff", "format", "--check", *LINT_PATHS)
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
     session.run("mypy", "--strict", "src")
     session.run("lint-imports")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,13 @@ import pytest
 pytest.importorskip("nox")
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONS = ("3.11", "3.12", "3.13", "3.14")
+# The supported Pythons: pyproject.toml's classifiers (the noxfile reads the same ones).
+with (ROOT / "pyproject.toml").open("rb") as _f:
+    PYTHONS = tuple(
+        m[1]
+        for c in tomllib.load(_f)["project"]["classifiers"]
+        if (m := re.fullmatch(r"Programming Language :: Python :: (3\.\d+)", c))
+    )
 
 
 @pytest.mark.timeout(60)
@@ -34,6 +42,7 @@ def test_nox_lists_every_session() -> None:
         for line in proc.stdout.splitlines()
         if line[:2] in ("* ", "- ")
     }
+    assert PYTHONS
     expected = {f"{name}-{py}" for name in ("tests", "bench", "bench_peers") for py in PYTHONS}
     expected |= {"lint", "bench_compare", "loadtest", "workflows", "docs"}
     assert expected <= names, sorted(expected - names)
