@@ -21,7 +21,7 @@ _MAX_DEPTH = 32
 #: those kept alive until the sink has written them fragments the heap; glibc then trims and
 #: regrows it every batch (page faults). The copy is exact-size and small enough for pymalloc,
 #: and orjson's buffer is freed at once and reused by the next record: about 1.2 µs less per
-#: record on the reference machine for a ~40-byte copy (bench/serialize_cost.py, NOTES-cpu.md).
+#: record on the reference machine for a ~40-byte copy (``python -m bench.load.serialize_cost``).
 _NEWLINE = b"\n"
 #: prefix ("2026-11-29T12:00:00.") + microseconds. ``%d`` truncates the float itself, which is
 #: cheaper than ``int()`` + an f-string (measured); ``(seconds - start)`` is exact in binary, so
