@@ -139,3 +139,16 @@ def test_strict_build_passes_and_a_broken_link_fails_it(tmp_path: Path) -> None:
     broken = _mkdocs_build(bad)
     assert broken.returncode != 0
     assert "gone.md" in broken.stderr and "#nowhere" in broken.stderr, broken.stderr
+
+
+def test_the_layout_page_shows_the_import_layers_pinned_in_pyproject() -> None:
+    """docs/layout.md lists the import-linter layers exactly as [tool.importlinter] pins them,
+    top to bottom, so the page cannot drift from the contract `nox -s lint` checks."""
+    import tomllib
+
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in contract["contracts"] if c["type"] == "layers"]
+    page = (DOCS / "layout.md").read_text()
+    block = re.search(r"## Import layers.*?```text\n(.*?)```", page, re.S)
+    assert block is not None, "docs/layout.md has no ```text block under 'Import layers'"
+    assert block.group(1).splitlines() == layers
