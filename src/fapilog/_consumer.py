@@ -205,11 +205,35 @@ class Consumer:
         waiter that timed out); nothing is done for barriers while none is set."""
         entry = (target, acknowledge)
         with self._count_lock:
-            if self.processed < target and not self.frozen:
+            # No call in here (a property would be one): a signal handler can run at a call.
+            if self.delivered + self.failed < target and not self.frozen:
                 self._barriers.append(entry)
                 return lambda: self._withdraw(entry)
         acknowledge()
         return _nothing
+
+    def holds_counts(self) -> bool:
+        """True on a thread inside the consumer's bookkeeping: a signal handler that interrupted
+        it and now flushes or shuts down. No batch can finish while it holds the count lock,
+        so it must not wait for a barrier (see :meth:`wait_processed_holding`)."""
+        return bool(self._count_lock._is_owned())  # type: ignore[attr-defined]
+
+    def wait_processed_holding(self, target: int, deadline: float | None) -> bool:
+        """Wait for ``target`` on a thread that holds the count lock: ``Condition.wait``
+        releases it entirely while it waits, so the writers can finish their batches."""
+        with self._progress:
+            self._progress_waiters += 1
+            try:
+                while self.delivered + self.failed < target and not self.frozen:
+                    left = _WAIT_SLICE_S
+                    if deadline is not None:
+                        left = min(left, deadline - time.monotonic())
+                        if left <= 0:
+                            return False
+                    self._progress.wait(left)
+            finally:
+                self._progress_waiters -= 1
+        return self.processed >= target
 
     def _withdraw(self, entry: tuple[int, Callable[[], None]]) -> None:
         with self._count_lock:

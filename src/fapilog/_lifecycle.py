@@ -181,6 +181,9 @@ def autoconfigure() -> None:
     """
     with STATE.lock:
         if STATE.current is not None:
+            # The auto methods were put back over a live pipeline (``fapilog`` re-imported or
+            # reloaded): point the Logger at it again.
+            install(STATE.current.queue, STATE.current.settings.level_number)
             return
         settings, STATE.inherited = STATE.inherited, None
         try:

@@ -97,7 +97,10 @@ def install_autoconfigure(configure: Callable[[], None]) -> None:
 def _auto_sync(attr: str, configure: Callable[[], None]) -> _SyncMethod:
     def method(self: Logger, event: object, /, **fields: Any) -> bool:
         configure()
-        result: bool = getattr(self, attr)(event, **fields)
+        real = getattr(Logger, attr)
+        if real is method:  # nothing was installed: a log call must not recurse, nor raise
+            return False
+        result: bool = real(self, event, **fields)
         return result
 
     return method
@@ -106,7 +109,10 @@ def _auto_sync(attr: str, configure: Callable[[], None]) -> _SyncMethod:
 def _auto_async(attr: str, configure: Callable[[], None]) -> _AsyncMethod:
     async def method(self: Logger, event: object, /, **fields: Any) -> bool:
         configure()
-        result: bool = await getattr(self, attr)(event, **fields)
+        real = getattr(Logger, attr)
+        if real is method:
+            return False
+        result: bool = await real(self, event, **fields)
         return result
 
     return method

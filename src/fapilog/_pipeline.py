@@ -155,6 +155,8 @@ class Pipeline:
 
     def _wait_processed(self, target: int, deadline: float | None) -> bool:
         """Wait for the barrier at ``target`` (an ``enqueued`` count); False at ``deadline``."""
+        if self.consumer.holds_counts():  # a signal handler that interrupted the bookkeeping
+            return self.consumer.wait_processed_holding(target, deadline)
         acknowledged = threading.Lock()
         acknowledged.acquire()
         withdraw = self.consumer.barrier(target, acknowledged.release)

@@ -519,12 +519,17 @@ class LogQueue:
                 self.taken += len(batch)
         # Slots in use: queued plus in the sinks' hands (tokens not made yet are free too).
         # Not once closed: a closed queue has no room left, so every slot would look in use
-        # (the drain holds no more than the takes before the close already saw).
+        # (close() records the depth it had then).
         if not self.closed:
-            in_use = self.maxsize - len(self.room) - sum(map(length_hint, self.unmade))
-            if in_use > self.depth_peak:
-                self.depth_peak = in_use
+            self._note_depth()
         return batch
+
+    def _note_depth(self) -> None:
+        """Slots in use now (queued plus in the sinks' hands; tokens not made yet are free)
+        count toward :attr:`depth_peak`."""
+        in_use = self.maxsize - len(self.room) - sum(map(length_hint, self.unmade))
+        if in_use > self.depth_peak:
+            self.depth_peak = in_use
 
     def give_back(self, count: int) -> None:
         """Free the slots of a finished batch and wake callers waiting for room. Never waits."""
@@ -550,6 +555,8 @@ class LogQueue:
         """Enqueue nothing more: later offers go to ``successor`` (or count as dropped); waiting
         ``block`` callers move on. Wakes every waiter."""
         self.successor = successor
+        if not self.closed:
+            self._note_depth()
         self.closed = True
         self.room.clear()
         self.unmade.clear()

@@ -94,3 +94,36 @@ def test_sigterm_on_a_running_loop_drains_then_calls_the_previous_handler(
     assert child.returncode == 7, child.stderr
     out = json.loads(child.stdout)
     assert out == {"previous_saw": 20_000, "signum": int(signal.SIGTERM)}
+
+
+_SIGINT_INSIDE_THE_BOOKKEEPING = """
+import signal, time
+import fapilog
+from fapilog import _lifecycle
+from fapilog.sinks import MemorySink
+sink = MemorySink(delay=0.01)
+fapilog.configure_logging(sinks=(sink,), shutdown_signals=("SIGINT",), shutdown_timeout=5.0)
+for i in range(100):
+    fapilog.log.info("x", i=i)
+consumer = _lifecycle.current_pipeline().consumer
+start = time.monotonic()
+try:
+    # Ctrl-C lands while this thread is inside the consumer's bookkeeping (it holds the count
+    # lock, as barrier() or a batch finished on this thread does): fapilog's handler flushes,
+    # then the previous handler raises KeyboardInterrupt.
+    with consumer._count_lock:
+        signal.raise_signal(signal.SIGINT)
+except KeyboardInterrupt:
+    print(f"{time.monotonic() - start:.2f} {sink.count}")
+"""
+
+
+def test_ctrl_c_inside_the_consumers_bookkeeping_still_drains_at_once() -> None:
+    """A flush run by the SIGINT drain on a thread that holds the consumer's count lock does
+    not wait for an acknowledgement no batch could give: it waits with the lock released, so
+    the 100 events are written and Ctrl-C goes on well within shutdown_timeout (5 s)."""
+    child = run_child(_SIGINT_INSIDE_THE_BOOKKEEPING, timeout=60)
+    assert child.returncode == 0, child.stderr
+    elapsed, delivered = child.stdout.split()
+    assert delivered == "100"
+    assert float(elapsed) < 4.0, f"the drain waited {elapsed} s for an acknowledgement"

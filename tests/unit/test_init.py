@@ -48,3 +48,20 @@ def test_import_is_cheap_and_asyncio_free() -> None:
     code = f"import sys, fapilog; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_reimporting_the_package_over_a_live_pipeline_keeps_logging() -> None:
+    """importlib.reload(fapilog) puts the auto-configuring methods back over a live pipeline:
+    the next call points the Logger at that pipeline again (no RecursionError, no loss)."""
+    code = (
+        "import importlib, fapilog\n"
+        "from fapilog.sinks import MemorySink\n"
+        "sink = MemorySink()\n"
+        "fapilog.configure_logging(sinks=(sink,))\n"
+        "assert fapilog.log.info('a')\n"
+        "importlib.reload(fapilog)\n"
+        "print(fapilog.log.info('b'), fapilog.flush(5), sink.count)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "2"]

@@ -212,3 +212,18 @@ def test_a_second_shutdown_returns_when_the_first_has_stopped() -> None:
     assert results["first"].delivered == 5
     assert results["second"] == results["first"]
     assert results["third"] == results["first"]
+
+
+@pytest.mark.timeout(30)
+def test_a_flush_from_inside_the_consumers_bookkeeping_completes() -> None:
+    """A flush on a thread that holds the consumer's count lock (a signal handler that
+    interrupted it) cannot get a barrier acknowledgement — no batch can finish meanwhile — so
+    it waits with the lock released, and everything is delivered."""
+    sink = MemorySink(delay=0.02)
+    fapilog.configure_logging(sinks=(sink,))
+    for i in range(10):
+        fapilog.log.info("x", i=i)
+    consumer = _pipeline().consumer
+    with consumer._count_lock:
+        assert fapilog.flush(timeout=10) is True
+    assert sink.count == 10

@@ -125,3 +125,16 @@ def test_before_any_configure_every_count_is_zero() -> None:
     stats = fapilog.stats()
     assert stats == fapilog.PipelineStats()
     assert all(value == 0 for value in dataclasses.astuple(stats)[:-1]) and stats.sinks == ()
+
+
+def test_the_depth_peak_after_shutdown_covers_what_was_queued_when_it_closed() -> None:
+    """500 events queued, never taken before the shutdown (batch 1000, flush interval 10 s):
+    the final snapshot's peak is at least those 500 (the close records the depth it had)."""
+    fapilog.configure_logging(
+        sinks=(MemorySink(),), queue_batch_size=1000, queue_flush_interval=10.0, queue_maxsize=2000
+    )
+    for i in range(500):
+        fapilog.log.info("x", i=i)
+    final = fapilog.shutdown(5)
+    assert final.delivered == 500
+    assert 500 <= final.queue_depth_peak <= 2000 - 1
