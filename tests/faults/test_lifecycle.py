@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,13 @@ def test_pool_terminate_drains_workers_with_shutdown_signals(
     pool = context.Pool(2)
     try:
         pids = {pool.apply_async(_mp_child.log_and_wait, (5_000,)).get(60) for _ in range(4)}
+        # Let both workers settle in their wait for the next task. A SIGTERM that lands while a
+        # worker's main thread is between bytecodes and about to block on the task queue's
+        # lock is noted by CPython but never run: the lock's wait only looks at signals when
+        # interrupted, and the other worker, which held the lock, is gone. Any Python-level
+        # SIGTERM handler has that window (seen once here as a hang in Pool.terminate); with
+        # the default disposition the kernel ends the process instead.
+        time.sleep(0.3)
     finally:
         pool.terminate()
         pool.join()
