@@ -1,4 +1,5 @@
-"""Command-line pieces the load drivers share: a renamed flag that keeps working for a release.
+"""Command-line pieces the load drivers share: a comma-separated list of names, and a renamed flag
+that keeps working for a release.
 
 Standard library only: ``quick`` runs without anything installed, and ``bench.judge.ab`` copies
 this file beside the harness (``enqueue.py``) it runs against each side's library.
@@ -8,8 +9,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+
+def comma_list(allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse ``type``: a non-empty comma-separated list of names from ``allowed``."""
+
+    def parse(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        bad = [item for item in items if item not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected a comma-separated list of {', '.join(allowed)}"
+            )
+        return items
+
+    return parse
 
 
 class DeprecatedAlias(argparse.Action):

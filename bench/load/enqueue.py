@@ -73,9 +73,9 @@ from fapilog.loadtest import Pacer, paced_window
 from fapilog.sinks import FileSink, MemorySink, Sink
 
 try:
-    from bench.load._cli import DeprecatedAlias
+    from bench.load._cli import DeprecatedAlias, comma_list
 except ImportError:  # run as a script: by pyperf's workers, or from bench.judge.ab's copy
-    from _cli import DeprecatedAlias  # type: ignore[no-redef]
+    from _cli import DeprecatedAlias, comma_list  # type: ignore[no-redef]
 
 # One value is one paced window of this many calls (0.2 s at 10,000 calls/s): long enough for
 # thousands of calls per value, short enough that 36 cells fit the CI budget.
@@ -467,19 +467,6 @@ def _add_measured_metadata(filename: str, extra: dict[str, dict[str, float]]) ->
 # -- the matrix ------------------------------------------------------------------------------
 
 
-def _choices(allowed: tuple[str, ...]) -> Any:
-    def parse(text: str) -> list[str]:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        bad = [item for item in items if item not in allowed]
-        if bad or not items:
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: expected a comma-separated list of {', '.join(allowed)}"
-            )
-        return items
-
-    return parse
-
-
 def _positive_ints(text: str) -> list[int]:
     try:
         values = [int(item) for item in text.split(",") if item.strip()]
@@ -493,12 +480,12 @@ def _positive_ints(text: str) -> list[int]:
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("fapilog matrix (comma-separated lists)")
     group.add_argument(
-        "--families", type=_choices(FAMILIES + REFERENCE_FAMILIES), default=list(FAMILIES)
+        "--families", type=comma_list(FAMILIES + REFERENCE_FAMILIES), default=list(FAMILIES)
     )
-    group.add_argument("--strategies", type=_choices(STRATEGIES), default=list(STRATEGIES))
+    group.add_argument("--strategies", type=comma_list(STRATEGIES), default=list(STRATEGIES))
     group.add_argument("--maxsizes", type=_positive_ints, default=[100, 1000, 10000])
-    group.add_argument("--workers", type=_choices(WORKERS), default=list(WORKERS))
-    group.add_argument("--loads", type=_choices(LOADS), default=list(LOADS))
+    group.add_argument("--workers", type=comma_list(WORKERS), default=list(WORKERS))
+    group.add_argument("--loads", type=comma_list(LOADS), default=list(LOADS))
     group.add_argument(
         "--total-rates",
         type=_positive_ints,
@@ -513,9 +500,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         new="--total-rates",
     )
     group.add_argument("--concurrency", type=int, default=CONCURRENCY, help="producer tasks")
-    group.add_argument("--throughput-sinks", type=_choices(SINKS), default=list(SINKS))
-    group.add_argument("--throughput-json", type=_choices(JSONS), default=list(JSONS))
-    group.add_argument("--throughput-workers", type=_choices(WORKERS), default=list(WORKERS))
+    group.add_argument("--throughput-sinks", type=comma_list(SINKS), default=list(SINKS))
+    group.add_argument("--throughput-json", type=comma_list(JSONS), default=list(JSONS))
+    group.add_argument("--throughput-workers", type=comma_list(WORKERS), default=list(WORKERS))
     group.add_argument("--stats-dir", help=argparse.SUPPRESS)
 
 

@@ -66,9 +66,9 @@ from fapilog.loadtest import Pacer
 from fapilog.loadtest._histogram import percentile
 
 try:
-    from bench.load._cli import DeprecatedAlias
+    from bench.load._cli import DeprecatedAlias, comma_list
 except ImportError:  # run as a script: the children, started by path
-    from _cli import DeprecatedAlias  # type: ignore[no-redef]
+    from _cli import DeprecatedAlias, comma_list  # type: ignore[no-redef]
 
 LIBRARIES = ("fapilog", "stdlib", "structlog", "picologging")
 WORKLOADS = ("cpu", "enqueue")
@@ -496,27 +496,14 @@ def _positive(kind: type) -> Callable[[str], Any]:
     return parse
 
 
-def _names(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
-    def parse(text: str) -> list[str]:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        bad = [item for item in items if item not in allowed]
-        if bad or not items:
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: expected a comma-separated list of {', '.join(allowed)}"
-            )
-        return items
-
-    return parse
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", help="pyperf JSON file to write")
     parser.add_argument("--replace", action="store_true", help="overwrite --output if it exists")
     parser.add_argument("--markdown", help="also write the Markdown table here")
     parser.add_argument("--rounds", type=_positive(int), default=3)
-    parser.add_argument("--libs", type=_names(LIBRARIES), default=list(LIBRARIES))
-    parser.add_argument("--workloads", type=_names(WORKLOADS), default=list(WORKLOADS))
+    parser.add_argument("--libs", type=comma_list(LIBRARIES), default=list(LIBRARIES))
+    parser.add_argument("--workloads", type=comma_list(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--events", type=_positive(int), default=200_000, help="cpu workload")
     parser.add_argument(
         "--concurrency", type=_positive(int), default=10, help="enqueue workload: producer tasks"

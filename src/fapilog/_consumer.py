@@ -14,13 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from fapilog._queue import LARGE_EVENT, LogQueue, Record, charge_of
+from fapilog._queue import LARGE_EVENT, LogQueue, Record, charge_of, wait_slice
 from fapilog._serialize import Serializer
 from fapilog._writer import Batch, SinkWriter, WritePolicy
 from fapilog.sinks._base import Sink
-
-#: Waits for progress are cut into slices this long (a missed notification costs one slice).
-_WAIT_SLICE_S = 0.05
 
 
 class Consumer:
@@ -221,18 +218,7 @@ class Consumer:
     def wait_processed_holding(self, target: int, deadline: float | None) -> bool:
         """Wait for ``target`` on a thread that holds the count lock: ``Condition.wait``
         releases it entirely while it waits, so the writers can finish their batches."""
-        with self._progress:
-            self._progress_waiters += 1
-            try:
-                while self.delivered + self.failed < target and not self.frozen:
-                    left = _WAIT_SLICE_S
-                    if deadline is not None:
-                        left = min(left, deadline - time.monotonic())
-                        if left <= 0:
-                            return False
-                    self._progress.wait(left)
-            finally:
-                self._progress_waiters -= 1
+        self._wait_progress(lambda: self.processed >= target or self.frozen, deadline)
         return self.processed >= target
 
     def _withdraw(self, entry: tuple[int, Callable[[], None]]) -> None:
@@ -256,17 +242,19 @@ class Consumer:
         return due
 
     def wait_idle(self, deadline: float | None) -> bool:
-        """Wait until no batch is in a sink's hands (checked under the progress lock, which
-        every finished batch notifies); False at ``deadline``."""
+        """Wait until no batch is in a sink's hands; False at ``deadline``."""
+        return self._wait_progress(lambda: self._in_flight <= 0, deadline)
+
+    def _wait_progress(self, done: Callable[[], bool], deadline: float | None) -> bool:
+        """Wait until ``done()``, checked under the progress lock, which every finished batch
+        notifies while someone waits; False at ``deadline``."""
         with self._progress:
             self._progress_waiters += 1
             try:
-                while self._in_flight > 0:
-                    left = _WAIT_SLICE_S
-                    if deadline is not None:
-                        left = min(left, deadline - time.monotonic())
-                        if left <= 0:
-                            return False
+                while not done():
+                    left = wait_slice(deadline)
+                    if left <= 0:
+                        return False
                     self._progress.wait(left)
             finally:
                 self._progress_waiters -= 1

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from fapilog._consumer import Consumer
 from fapilog._levels import WARNING, parse_level
-from fapilog._queue import LogQueue, future_waker
+from fapilog._queue import LogQueue, future_waker, wait_slice, wake_all
 from fapilog._report import report
 from fapilog._serialize import Serializer
 from fapilog._settings import LoggingSettings
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     import asyncio
 
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
-#: A wait looks again this often in case an acknowledgement was missed (it should not be) and
-#: wakes the worker, so a missed one costs a slice, never a hang.
-_WAIT_SLICE_S = 0.05
 #: Time a writer gets to close its sink after the drain, even when the drain used all of it.
 _CLOSE_GRACE_S = 0.2
 
@@ -166,11 +163,9 @@ class Pipeline:
             # one slice, not the whole timeout.
             while consumer.processed < target and not consumer.frozen:
                 self.queue.wake()
-                left = _WAIT_SLICE_S
-                if deadline is not None:
-                    left = min(left, deadline - time.monotonic())
-                    if left <= 0:
-                        return False
+                left = wait_slice(deadline)
+                if left <= 0:
+                    return False
                 if acknowledged.acquire(timeout=left):
                     break
         finally:
@@ -193,11 +188,9 @@ class Pipeline:
         try:
             while not acknowledged.done() and consumer.processed < target and not consumer.frozen:
                 self.queue.wake()
-                left = _WAIT_SLICE_S
-                if deadline is not None:
-                    left = min(left, deadline - time.monotonic())
-                    if left <= 0:
-                        return False
+                left = wait_slice(deadline)
+                if left <= 0:
+                    return False
                 await asyncio.wait({acknowledged}, timeout=left)
         finally:
             withdraw()
@@ -231,7 +224,7 @@ class Pipeline:
         if busy:
             report(f"shutdown: sink {', '.join(map(repr, busy))} still busy in a write; not closed")
         self.stopped = True
-        self._acknowledge_stopped()
+        wake_all(self._stop_waiters)
         return self.stats()
 
     def shutdown(
@@ -290,10 +283,3 @@ class Pipeline:
                 stopped.acquire(timeout=timeout)
         finally:
             self._stop_waiters.pop(key, None)
-
-    def _acknowledge_stopped(self) -> None:
-        waiters = self._stop_waiters
-        for key in list(waiters):
-            acknowledge = waiters.pop(key, None)
-            if acknowledge is not None:
-                acknowledge()

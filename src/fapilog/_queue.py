@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 #: (timestamp, level name, event, context, bound fields, call fields); see ``fapilog._methods``.
 Record = tuple[float, str, object, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]
 
-# Waits are cut into slices this long so that a missed notification costs a slice, not a hang.
-_WAIT_SLICE_S = 0.05
+#: Waits are cut into slices this long so that a missed notification costs a slice, not a hang.
+WAIT_SLICE_S = 0.05
 #: Slot tokens are made this many at a time, as the queue first fills.
 ROOM_CHUNK = 4096
 #: Events whose estimated size reaches this are charged to ``queue_max_bytes``; smaller ones are
@@ -259,7 +259,7 @@ class LogQueue:
                 next(self.dropped)
                 return False
             self.wake()
-            await asyncio.sleep(_WAIT_SLICE_S / 5)
+            await asyncio.sleep(WAIT_SLICE_S / 5)
         if self.closed:
             return self.forward(record)
         self.bytes_used += size
@@ -288,9 +288,7 @@ class LogQueue:
                 if self.closed or (deadline is not None and time.monotonic() >= deadline):
                     return False
                 self.wake()
-                left = _WAIT_SLICE_S
-                if deadline is not None:
-                    left = min(left, deadline - time.monotonic())
+                left = wait_slice(deadline)
                 if left > 0:
                     self._sleep_until(lambda: self.bytes_used + size <= limit, left)
         finally:
@@ -431,9 +429,7 @@ class LogQueue:
                     break
                 if made_room is None:
                     self.wake()
-                    left = _WAIT_SLICE_S
-                    if deadline is not None:
-                        left = min(left, deadline - time.monotonic())
+                    left = wait_slice(deadline)
                     if left > 0:
                         self._sleep_until_room(left)
         finally:
@@ -483,9 +479,7 @@ class LogQueue:
                 if self.closed or (deadline is not None and time.monotonic() >= deadline):
                     break
                 self.wake()
-                left = _WAIT_SLICE_S
-                if deadline is not None:
-                    left = max(0.0, min(left, deadline - time.monotonic()))
+                left = max(0.0, wait_slice(deadline))
                 await asyncio.wait({future}, timeout=left)
         finally:
             self._sleepers.pop(key, None)
@@ -541,11 +535,7 @@ class LogQueue:
             self._wake_sleepers()
 
     def _wake_sleepers(self) -> None:
-        sleepers = self._sleepers
-        for key in list(sleepers):
-            wake = sleepers.pop(key, None)
-            if wake is not None:
-                wake()
+        wake_all(self._sleepers)
 
     def disown_waiters(self) -> None:
         """In a forked child: the callers parked here are the parent's, not ours to wake."""
@@ -573,6 +563,23 @@ class LogQueue:
             _value(self._block_waits),
             depth,
         )
+
+
+def wait_slice(deadline: float | None) -> float:
+    """How long the next slice of a wait may be: :data:`WAIT_SLICE_S`, or less when the
+    ``deadline`` (``time.monotonic()``) is nearer; 0 or less once it has passed."""
+    if deadline is None:
+        return WAIT_SLICE_S
+    return min(WAIT_SLICE_S, deadline - time.monotonic())
+
+
+def wake_all(wakers: dict[object, Callable[[], None]]) -> None:
+    """Call every registered wake-up once. Popped one by one without a lock (a single dict
+    operation is atomic): whoever pops a wake-up calls it, so none is called twice."""
+    for key in list(wakers):
+        wake = wakers.pop(key, None)
+        if wake is not None:
+            wake()
 
 
 def _chunks(count: int) -> list[Iterator[None]]:

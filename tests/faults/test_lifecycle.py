@@ -9,7 +9,6 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -54,33 +53,50 @@ def test_the_matrix_covers_every_start_method_of_this_platform() -> None:
         assert METHODS == ["fork", "spawn", "forkserver"]
 
 
-@pytest.mark.parametrize("method", [m for m in METHODS if m != "forkserver"])
-def test_pool_terminate_drains_workers_with_shutdown_signals(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
-) -> None:
-    """``Pool.terminate()`` stops its workers with SIGTERM; with ``shutdown_signals=SIGTERM``
-    every event a worker had logged is in the file (fork: the workers inherit the parent's
-    handler; spawn: they read ``FAPILOG_SHUTDOWN_SIGNALS`` on their first log call)."""
-    path = tmp_path / "pool.log"
-    monkeypatch.setenv("FAPILOG_SINKS", f"file://{path}")
-    monkeypatch.setenv("FAPILOG_SHUTDOWN_SIGNALS", "SIGTERM")
-    monkeypatch.setenv("FAPILOG_QUEUE_MAXSIZE", "100000")
+_POOL_TERMINATE = """
+import json, multiprocessing, os, sys
+import fapilog
+from tests.faults import _mp_child
+if __name__ == "__main__":
     fapilog.configure_logging()
-    context = multiprocessing.get_context(method)
-    pool = context.Pool(2)
+    pool = multiprocessing.get_context(sys.argv[1]).Pool(2)
     try:
         pids = {pool.apply_async(_mp_child.log_and_wait, (5_000,)).get(60) for _ in range(4)}
-        # Let both workers settle in their wait for the next task. A SIGTERM that lands while a
-        # worker's main thread is between bytecodes and about to block on the task queue's
-        # lock is noted by CPython but never run: the lock's wait only looks at signals when
-        # interrupted, and the other worker, which held the lock, is gone. Any Python-level
-        # SIGTERM handler has that window (seen once here as a hang in Pool.terminate); with
-        # the default disposition the kernel ends the process instead.
-        time.sleep(0.3)
     finally:
         pool.terminate()
         pool.join()
     fapilog.shutdown(5)
+    print(json.dumps(sorted(pids)))
+"""
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "forkserver"])
+def test_pool_terminate_drains_workers_with_shutdown_signals(tmp_path: Path, method: str) -> None:
+    """``Pool.terminate()`` stops its workers with SIGTERM; with ``shutdown_signals=SIGTERM``
+    every event a worker had logged is in the file (fork: the workers inherit the parent's
+    handler; spawn: they read ``FAPILOG_SHUTDOWN_SIGNALS`` on their first log call). The pool
+    runs in a fresh interpreter of its own, away from what earlier tests left in this one."""
+    path = tmp_path / "pool.log"
+    script = tmp_path / "pool_terminate.py"  # a file, so that spawn can re-import __main__
+    script.write_text(_POOL_TERMINATE)
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAPILOG_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(root / "src"), str(root), env.get("PYTHONPATH", "")]),
+        FAPILOG_SINKS=f"file://{path}",
+        FAPILOG_SHUTDOWN_SIGNALS="SIGTERM",
+        FAPILOG_QUEUE_MAXSIZE="100000",
+    )
+    child = subprocess.run(
+        [sys.executable, str(script), method],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    pids = set(json.loads(child.stdout))
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     by_worker: dict[int, int] = {}
     for record in lines:
