@@ -10,6 +10,7 @@ import pytest
 
 import fapilog
 from fapilog import _lifecycle
+from fapilog.sinks import MemorySink
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,20 @@ def fresh_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     _lifecycle.reset(timeout=5)
     fapilog.clear_context()
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    """A pipeline at INFO into a memory sink that keeps the last 1,000 lines."""
+    memory = MemorySink(keep=1000)
+    fapilog.configure_logging(sinks=(memory,), level="INFO")
+    return memory
+
+
+def flushed_records(sink: MemorySink) -> list[dict[str, object]]:
+    """What ``sink`` holds once everything logged so far is written."""
+    assert fapilog.flush(5)
+    return sink.records
 
 
 def run_threads(count: int, target: Callable[[int], None]) -> None:

@@ -10,6 +10,7 @@ import pytest
 import fapilog
 from fapilog.asgi import MAX_REQUEST_ID_CHARS, RequestContextMiddleware
 from fapilog.sinks import MemorySink
+from tests.conftest import flushed_records
 
 Message = dict[str, Any]
 
@@ -50,25 +51,13 @@ async def _serve(app: Any, scope: Message) -> list[Message]:
     return sent
 
 
-@pytest.fixture
-def sink() -> MemorySink:
-    sink = MemorySink(keep=1000)
-    fapilog.configure_logging(sinks=[sink])
-    return sink
-
-
-def _records(sink: MemorySink) -> list[dict[str, Any]]:
-    assert fapilog.flush(5)
-    return list(sink.records)
-
-
 def test_request_id_from_header_bound_and_echoed(sink: MemorySink) -> None:
     """An incoming x-request-id is bound with method and path to every record of the request,
     including the server's access line, and echoed in the response headers."""
     app = RequestContextMiddleware(_ok_app)
     sent = asyncio.run(_serve(app, _scope(headers=[(b"x-request-id", b"abc-123")])))
     assert (b"x-request-id", b"abc-123") in sent[0]["headers"]
-    handling, access = _records(sink)
+    handling, access = flushed_records(sink)
     for record in (handling, access):
         assert record["request_id"] == "abc-123"
         assert record["method"] == "GET" and record["path"] == "/items/1"
@@ -81,7 +70,7 @@ def test_missing_or_unsafe_ids_are_replaced(sink: MemorySink, incoming: bytes | 
     sent = asyncio.run(_serve(RequestContextMiddleware(_ok_app), _scope(headers=headers)))
     (echoed,) = [v for k, v in sent[0]["headers"] if k == b"x-request-id"]
     assert len(echoed) == 32 and int(echoed, 16) >= 0
-    assert {r["request_id"] for r in _records(sink)} == {echoed.decode()}
+    assert {r["request_id"] for r in flushed_records(sink)} == {echoed.decode()}
 
 
 def test_custom_header_untrusted_and_no_response_header(sink: MemorySink) -> None:
@@ -96,7 +85,7 @@ def test_custom_header_untrusted_and_no_response_header(sink: MemorySink) -> Non
     )
     sent = asyncio.run(_serve(app, _scope(headers=[(b"x-correlation-id", b"given")])))
     assert sent[0]["headers"] == []
-    assert {r["request_id"] for r in _records(sink)} == {"generated"}
+    assert {r["request_id"] for r in flushed_records(sink)} == {"generated"}
     with pytest.raises(ValueError, match=r"header=\.\.\.\): ''"):
         RequestContextMiddleware(_ok_app, header="")
 
@@ -119,7 +108,7 @@ def test_error_records_after_the_app_raised_keep_the_context(sink: MemorySink) -
     await returned with an exception, still carry request_id, method and path."""
     app = RequestContextMiddleware(_failing_app)
     asyncio.run(_serve(app, _scope(path="/fail", headers=[(b"x-request-id", b"r-500")])))
-    records = _records(sink)
+    records = flushed_records(sink)
     assert [r["event"] for r in records] == [
         "about to fail",
         "Exception in ASGI application",
@@ -155,7 +144,7 @@ def test_concurrent_requests_never_share_context(sink: MemorySink) -> None:
         )
 
     asyncio.run(main())
-    records = _records(sink)
+    records = flushed_records(sink)
     assert len(records) == 400
     for record in records:
         assert record["path"] == f"/r/{record['request_id'][3:]}"

@@ -9,6 +9,7 @@ import pytest
 
 import fapilog
 from fapilog.sinks import MemorySink
+from tests.conftest import flushed_records
 
 
 def test_bind_context_returns_a_token_that_reset_context_restores() -> None:
@@ -71,7 +72,7 @@ def test_context_block_is_reentrant_and_async() -> None:
     assert asyncio.run(main()) == {"task": "t"}
 
 
-def test_context_fields_reach_records() -> None:
+def test_context_fields_reachrecords() -> None:
     """A record logged inside the block carries its fields; one logged after it does not."""
     sink = MemorySink(keep=10)
     fapilog.configure_logging(sinks=[sink])
@@ -82,18 +83,6 @@ def test_context_fields_reach_records() -> None:
     inside, after = sink.records
     assert inside["request_id"] == "r1"
     assert "request_id" not in after
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    memory = MemorySink(keep=100)
-    fapilog.configure_logging(sinks=(memory,), level="INFO")
-    return memory
-
-
-def _records(sink: MemorySink) -> list[dict[str, object]]:
-    assert fapilog.flush(5)
-    return sink.records
 
 
 def test_context_is_merged_and_isolated_per_task(sink: MemorySink) -> None:
@@ -114,7 +103,7 @@ def test_context_is_merged_and_isolated_per_task(sink: MemorySink) -> None:
     fapilog.log.info("after unbind")
     fapilog.clear_context()
     fapilog.log.info("after clear")
-    records = _records(sink)
+    records = flushed_records(sink)
     assert sorted(r["request"] for r in records[:2]) == ["a", "b"]
     assert records[2]["b"] == 2 and "a" not in records[2]
     assert "b" not in records[3]

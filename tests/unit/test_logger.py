@@ -6,18 +6,7 @@ import pytest
 
 import fapilog
 from fapilog.sinks import MemorySink
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    memory = MemorySink(keep=100)
-    fapilog.configure_logging(sinks=(memory,), level="INFO")
-    return memory
-
-
-def _records(sink: MemorySink) -> list[dict[str, object]]:
-    assert fapilog.flush(5)
-    return sink.records
+from tests.conftest import flushed_records
 
 
 def test_bind_and_named_loggers_add_fields(sink: MemorySink) -> None:
@@ -26,7 +15,7 @@ def test_bind_and_named_loggers_add_fields(sink: MemorySink) -> None:
     child = base.bind(user="u1")
     child.info("child", extra=1)
     base.info("base")
-    first, second = _records(sink)
+    first, second = flushed_records(sink)
     assert first == {**first, "logger": "api", "user": "u1", "extra": 1, "event": "child"}
     assert "user" not in second
 
@@ -37,7 +26,7 @@ def test_exception_captures_the_traceback(sink: MemorySink) -> None:
         raise KeyError("missing")
     except KeyError:
         assert fapilog.log.exception("failed", op="lookup")
-    (record,) = _records(sink)
+    (record,) = flushed_records(sink)
     assert record["level"] == "error"
     assert "KeyError: 'missing'" in str(record["exception"])
     assert "Traceback" in str(record["exception"])
@@ -51,7 +40,7 @@ def test_log_accepts_names_numbers_and_unknown_levels(sink: MemorySink) -> None:
     assert log.log(25, "between levels")
     assert log.log(5, "below debug") is False
     assert log.log("chatty", "unknown")
-    levels = [(r["level"], r["event"]) for r in _records(sink)]
+    levels = [(r["level"], r["event"]) for r in flushed_records(sink)]
     assert levels == [
         ("error", "by name"),
         ("warning", "by number"),

@@ -16,18 +16,7 @@ from hypothesis import strategies as st
 
 import fapilog
 from fapilog.sinks import MemorySink
-
-
-@pytest.fixture
-def sink() -> MemorySink:
-    memory = MemorySink(keep=100)
-    fapilog.configure_logging(sinks=(memory,), level="INFO")
-    return memory
-
-
-def _records(sink: MemorySink) -> list[dict[str, object]]:
-    assert fapilog.flush(5)
-    return sink.records
+from tests.conftest import flushed_records
 
 
 def test_levels_below_the_threshold_are_not_attempts(sink: MemorySink) -> None:
@@ -36,11 +25,11 @@ def test_levels_below_the_threshold_are_not_attempts(sink: MemorySink) -> None:
     assert log.debug("hidden") is False
     results = [log.info("i"), log.warning("w"), log.error("e"), log.critical("c")]
     assert results == [True] * 4
-    assert [r["level"] for r in _records(sink)] == ["info", "warning", "error", "critical"]
+    assert [r["level"] for r in flushed_records(sink)] == ["info", "warning", "error", "critical"]
     assert fapilog.stats().attempted == 4
 
 
-def test_async_twins_log_the_same_records(sink: MemorySink) -> None:
+def test_async_twins_log_the_samerecords(sink: MemorySink) -> None:
     """ainfo/awarning/... and alog behave like their sync twins."""
     log = fapilog.log
 
@@ -55,7 +44,7 @@ def test_async_twins_log_the_same_records(sink: MemorySink) -> None:
         ]
 
     assert asyncio.run(main()) == [False, True, True, True, True, True]
-    events = [(r["level"], r["event"]) for r in _records(sink)]
+    events = [(r["level"], r["event"]) for r in flushed_records(sink)]
     assert events == [
         ("info", "i"),
         ("warning", "w"),
@@ -76,7 +65,7 @@ def test_bad_input_never_raises(sink: MemorySink) -> None:
     assert log.info(12345, obj=object(), weird=Weird(), blob=b"\x00\xff", big="z" * 2_000_000)
     assert log.info(None, nested={1: {2: {3: float("inf")}}})
     assert log.info("set", s={1, 2, 3})
-    records = _records(sink)
+    records = flushed_records(sink)
     assert [r["event"] for r in records] == [12345, None, "set"]
     assert records[0]["weird"] == "<unrepresentable Weird>"
     assert fapilog.stats().serialize_fallbacks >= 3

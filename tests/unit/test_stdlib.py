@@ -14,6 +14,7 @@ import fapilog.stdlib
 from fapilog import ConfigError
 from fapilog.sinks import MemorySink
 from fapilog.stdlib import UVICORN_LOG_CONFIG, FapilogHandler, capture, uncapture
+from tests.conftest import flushed_records
 
 
 @pytest.fixture(autouse=True)
@@ -42,11 +43,6 @@ def sink() -> MemorySink:
     return sink
 
 
-def _records(sink: MemorySink) -> list[dict[str, object]]:
-    assert fapilog.flush(5)
-    return list(sink.records)
-
-
 def _bridged(name: str) -> logging.Logger:
     logger = logging.getLogger(name)
     logger.handlers[:] = [FapilogHandler()]
@@ -59,7 +55,7 @@ def test_uvicorn_access_arguments_become_fields(sink: MemorySink) -> None:
     """uvicorn's access call keeps its message and gains client/method/path/http_version/status."""
     access = _bridged("uvicorn.access")
     access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/items/1?x=2", "1.1", 200)
-    (record,) = _records(sink)
+    (record,) = flushed_records(sink)
     assert record["event"] == '127.0.0.1:5000 - "GET /items/1?x=2 HTTP/1.1" 200'
     assert record["client"] == "127.0.0.1:5000"
     assert record["method"] == "GET" and record["path"] == "/items/1?x=2"
@@ -76,7 +72,7 @@ def test_arguments_of_other_loggers_stay_in_the_message(sink: MemorySink) -> Non
     custom.handlers[:] = [FapilogHandler(arg_fields={"fapilogtest.custom": ["user", "n"]})]
     custom.propagate = False
     custom.warning("user %s did %d things", "ann", 3)
-    plain, odd, mine = _records(sink)
+    plain, odd, mine = flushed_records(sink)
     assert plain["event"] == "a b" and set(plain) == {"timestamp", "level", "event", "logger"}
     assert odd["event"] == "odd access line x" and "client" not in odd
     assert mine["user"] == "ann" and mine["n"] == 3 and mine["event"] == "user ann did 3 things"
@@ -95,7 +91,7 @@ def test_color_message_dropped_and_trailing_newlines_stripped(sink: MemorySink) 
         raise ValueError("bad")
     except ValueError as exc:
         log.error("Exception in ASGI application\n", exc_info=exc)
-    started, failed = _records(sink)
+    started, failed = flushed_records(sink)
     assert started["event"] == "Started server process [42]" and started["pid"] == 42
     assert "color_message" not in started
     assert failed["event"] == "Exception in ASGI application"
@@ -113,7 +109,7 @@ def test_levels_stack_and_filters(sink: MemorySink) -> None:
     handler = log.handlers[0]
     handler.addFilter(lambda record: "secret" not in record.getMessage())
     log.info("secret stuff")
-    trace, notice, severe = _records(sink)
+    trace, notice, severe = flushed_records(sink)
     assert [trace["level"], notice["level"], severe["level"]] == ["debug", "info", "error"]
     assert "Stack (most recent call last)" in str(severe["stack"])
 
@@ -122,7 +118,7 @@ def test_a_broken_record_never_raises(sink: MemorySink, capsys: pytest.CaptureFi
     """A record whose message cannot be formatted is reported by logging, not raised."""
     _bridged("fapilogtest.broken").info("%d", "not a number")
     assert "TypeError" in capsys.readouterr().err
-    assert _records(sink) == []
+    assert flushed_records(sink) == []
 
 
 def test_capture_routes_root_and_handler_loggers_once() -> None:
@@ -140,7 +136,7 @@ def test_capture_routes_root_and_handler_loggers_once() -> None:
     capture()
     server.info("from the server")
     logging.getLogger("fapilogtest.app").warning("from the app")
-    events = [r["event"] for r in _records(sink)]
+    events = [r["event"] for r in flushed_records(sink)]
     assert events == ["from the server", "from the app"]
     assert own.getvalue() == "" and root_stream.getvalue() == ""
 
@@ -158,7 +154,7 @@ def test_capture_levels_follow_fapilog_level_unless_given() -> None:
     assert logging.getLogger().getEffectiveLevel() == logging.DEBUG
     with pytest.raises(ConfigError, match=r"capture\(level=...\): 'loud'"):
         capture(level="loud")
-    assert [r["event"] for r in _records(sink)] == ["shown"]
+    assert [r["event"] for r in flushed_records(sink)] == ["shown"]
 
 
 def test_capture_is_idempotent_and_undo_restores() -> None:
@@ -197,7 +193,7 @@ def test_capture_leaves_silenced_loggers_silent() -> None:
     silenced.propagate = False
     capture()
     silenced.warning("nobody hears this")
-    assert _records(sink) == []
+    assert flushed_records(sink) == []
 
 
 def test_uvicorn_log_config_routes_uvicorn_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,7 +213,7 @@ def test_uvicorn_log_config_routes_uvicorn_loggers(monkeypatch: pytest.MonkeyPat
     logging.getLogger("uvicorn.access").info(
         '%s - "%s %s HTTP/%s" %d', "1.2.3.4:1", "POST", "/x", "1.1", 201
     )
-    error, access = _records(sink)
+    error, access = flushed_records(sink)
     assert error["event"] == "debug from uvicorn" and error["logger"] == "uvicorn.error"
     assert access["status"] == 201 and access["method"] == "POST"
     assert [type(h) for h in logging.getLogger().handlers] == [FapilogHandler]
@@ -239,7 +235,7 @@ def test_capture_lean_skips_record_details_and_undo_restores() -> None:
     lean, full = seen
     assert lean.lineno == 0 and lean.threadName is None and lean.processName is None
     assert full.lineno > 0 and full.threadName == "MainThread"
-    first, second = _records(sink)
+    first, second = flushed_records(sink)
     assert first["event"] == "lean record" and first["k"] == 1
     assert second["event"] == "full record"
 
